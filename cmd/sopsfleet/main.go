@@ -1,0 +1,12 @@
+// Command sopsfleet manages who can decrypt a repository's sops secrets.
+package main
+
+import (
+	"os"
+
+	"github.com/sopsfleet/sopsfleet/internal/cli"
+)
+
+func main() {
+	os.Exit(cli.Main(os.Args[1:]))
+}

@@ -1,0 +1,105 @@
+// Package atomicfile replaces files so that a reader, or a crash, sees either
+// the whole old content or the whole new content, never a mix or an empty file.
+//
+// # How
+//
+// The new content goes to a temporary file in the same folder as the target
+// (so the rename cannot cross file systems), is fsynced, gets the mode of the
+// file it replaces, and is renamed over it; the folder is then fsynced so the
+// rename itself survives a crash. A target that is a symbolic link is written
+// through: the link's final target is replaced and the link stays a link.
+// On any error the temporary file is removed and the target is untouched.
+package atomicfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// ErrChanged reports that the file on disk no longer holds the content it had
+// when it was read, so writing would lose someone else's change.
+var ErrChanged = errors.New("file changed on disk since it was read")
+
+// Options adjust [WriteFile].
+type Options struct {
+	// Perm is the mode of a file that does not exist yet. An existing file
+	// keeps its own mode. Zero means 0o644.
+	Perm fs.FileMode
+	// Expect, when not nil, is the content the file must still have right
+	// before the rename; otherwise WriteFile fails with [ErrChanged].
+	Expect []byte
+}
+
+// WriteFile atomically replaces the file at path with data.
+func WriteFile(path string, data []byte, opts Options) (err error) {
+	target, err := resolve(path)
+	if err != nil {
+		return err
+	}
+	perm := opts.Perm
+	if perm == 0 {
+		perm = 0o644
+	}
+	if st, err := os.Stat(target); err == nil {
+		perm = st.Mode().Perm()
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	dir := filepath.Dir(target)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(target)+".sopsfleet-*")
+	if err != nil {
+		return fmt.Errorf("create temporary file: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err = tmp.Chmod(perm); err != nil {
+		return err
+	}
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if opts.Expect != nil {
+		cur, rerr := os.ReadFile(target)
+		if rerr != nil || !bytes.Equal(cur, opts.Expect) {
+			err = fmt.Errorf("%s: %w", path, ErrChanged)
+			return err
+		}
+	}
+	if err = os.Rename(tmp.Name(), target); err != nil {
+		return err
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync() // best effort: not every file system supports syncing a folder
+		d.Close()
+	}
+	return nil
+}
+
+// resolve follows symbolic links so that the file behind them is replaced.
+func resolve(path string) (string, error) {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return path, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if fi.Mode()&fs.ModeSymlink == 0 {
+		return path, nil
+	}
+	return filepath.EvalSymlinks(path)
+}
