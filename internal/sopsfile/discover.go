@@ -1,0 +1,147 @@
+package sopsfile
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+)
+
+// Found is one file found by [DiscoverParsed]: its content and metadata, or
+// the error that made its metadata unreadable.
+type Found struct {
+	Path string
+	Data []byte
+	File *File // nil when Err is set
+	Err  error
+}
+
+// Discover walks roots (files or folders, recursively, skipping .git) and
+// returns the sops-encrypted files of every format, sorted, and the other
+// regular files it looked at. A file is sops-encrypted when it has sops
+// metadata; a file that looks encrypted (it holds sops values) but whose
+// metadata cannot be read is listed too, so that callers report it.
+func Discover(roots []string) (files []string, ignored []string, err error) {
+	found, ignored, err := DiscoverParsed(roots, 0)
+	for _, f := range found {
+		files = append(files, f.Path)
+	}
+	return files, ignored, err
+}
+
+// DiscoverParsed is [Discover] that also returns each file's content and
+// metadata, read and parsed with jobs workers (0 means one per CPU), so that
+// callers do not read and parse every file twice.
+func DiscoverParsed(roots []string, jobs int) (found []Found, ignored []string, err error) {
+	paths, err := walk(roots)
+	if err != nil {
+		return nil, nil, err
+	}
+	if jobs <= 0 {
+		jobs = runtime.GOMAXPROCS(0)
+	}
+	results := make([]Found, len(paths))
+	keep := make([]bool, len(paths))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i], keep[i] = examine(paths[i])
+			}
+		}()
+	}
+	for i := range paths {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, r := range results {
+		if keep[i] {
+			found = append(found, r)
+		} else {
+			ignored = append(ignored, r.Path)
+		}
+	}
+	return found, ignored, nil
+}
+
+// examine reads and parses one file; keep reports whether it is (or looks
+// like) a sops file.
+func examine(path string) (Found, bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Found{Path: path, Err: err}, true
+	}
+	if !bytes.Contains(data, []byte("sops")) {
+		return Found{Path: path}, false
+	}
+	f, err := Parse(path, data)
+	switch {
+	case err == nil:
+		return Found{Path: path, Data: data, File: f}, true
+	case errors.Is(err, ErrNotEncrypted):
+		return Found{Path: path}, false
+	case bytes.Contains(data, []byte("ENC[AES256_GCM,")):
+		return Found{Path: path, Data: data, Err: err}, true
+	}
+	return Found{Path: path}, false
+}
+
+// walk lists the regular files under roots, sorted and without duplicates.
+// Symbolic links to files are followed; links to folders are not.
+func walk(roots []string) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	add := func(p string) {
+		p = filepath.Clean(p)
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	for _, root := range roots {
+		info, err := os.Stat(root)
+		if err != nil {
+			return nil, err
+		}
+		if !info.IsDir() {
+			if info.Mode().IsRegular() {
+				add(root)
+			}
+			continue
+		}
+		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if d.Name() == ".git" && p != root {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() {
+				add(p)
+				return nil
+			}
+			if d.Type()&fs.ModeSymlink != 0 {
+				if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+					add(p)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}

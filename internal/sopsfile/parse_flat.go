@@ -1,0 +1,365 @@
+package sopsfile
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// flatEntry is one metadata line of a dotenv or INI file.
+type flatEntry struct {
+	key        string // flattened key without the "sops_" prefix
+	value      string // unescaped value
+	line       int
+	start, end int // byte span of the whole line, newline included
+}
+
+// lines calls fn for every line of data with its 1-based number and byte
+// span (end includes the newline).
+func eachLine(data []byte, fn func(l []byte, line, start, end int) bool) {
+	line := 0
+	for off := 0; off < len(data); {
+		line++
+		next := len(data)
+		if nl := bytes.IndexByte(data[off:], '\n'); nl >= 0 {
+			next = off + nl + 1
+		}
+		l := data[off:next]
+		l = bytes.TrimSuffix(l, []byte{'\n'})
+		if !fn(l, line, off, next) {
+			return
+		}
+		off = next
+	}
+}
+
+// dotenvEntries returns the sops_ lines of a dotenv file, read as sops'
+// dotenv store reads them, and the lines it could not read.
+func dotenvEntries(data []byte) (entries []flatEntry, bad []int) {
+	eachLine(data, func(l []byte, line, start, end int) bool {
+		if len(l) == 0 || l[0] == '#' {
+			return true
+		}
+		pos := bytes.IndexByte(l, '=')
+		if pos < 0 {
+			bad = append(bad, line)
+			return true
+		}
+		if !bytes.HasPrefix(l, []byte("sops_")) {
+			return true
+		}
+		entries = append(entries, flatEntry{
+			key:   string(l[len("sops_"):pos]),
+			value: strings.ReplaceAll(string(l[pos+1:]), `\n`, "\n"),
+			line:  line, start: start, end: end,
+		})
+		return true
+	})
+	return entries, bad
+}
+
+func parseDotenv(f *File, data []byte) (*mnode, error) {
+	if !bytes.Contains(data, []byte("sops_")) {
+		return nil, nil
+	}
+	entries, bad := dotenvEntries(data)
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	for _, line := range bad {
+		f.problem(line, "line has no = (sops cannot read this dotenv file)")
+	}
+	root, err := unflatten(entries)
+	if err != nil {
+		return nil, err
+	}
+	root.keyLine = entries[0].line
+	return root, nil
+}
+
+// iniSection is a [sops] section of an INI file.
+type iniSection struct {
+	line       int // line of "[sops]"
+	start, end int // byte span from the header to the end of its last line
+	entries    []flatEntry
+	lastKey    int // byte offset of the end of the last key line
+}
+
+// iniSops finds the [sops] sections of an INI file and reads their keys as
+// gopkg.in/ini.v1 (which sops uses) does.
+func iniSops(data []byte) ([]iniSection, error) {
+	type rawLine struct {
+		text       []byte // without the newline
+		start, end int
+	}
+	var lines []rawLine
+	eachLine(data, func(l []byte, _, start, end int) bool {
+		lines = append(lines, rawLine{l, start, end})
+		return true
+	})
+	var out []iniSection
+	var cur *iniSection
+	for i := 0; i < len(lines); i++ {
+		line := i + 1
+		l := bytes.TrimSpace(lines[i].text)
+		if len(l) == 0 || l[0] == '#' || l[0] == ';' {
+			continue
+		}
+		if l[0] == '[' {
+			cur = nil
+			closeIdx := bytes.LastIndexByte(l, ']')
+			if closeIdx < 0 {
+				return nil, fmt.Errorf("line %d: unclosed section %q", line, l)
+			}
+			if strings.TrimSpace(string(l[1:closeIdx])) == "sops" {
+				out = append(out, iniSection{line: line, start: lines[i].start, end: lines[i].end})
+				cur = &out[len(out)-1]
+			}
+			continue
+		}
+		if cur == nil {
+			continue
+		}
+		key, value, ok := iniKeyValue(l)
+		if !ok {
+			return nil, fmt.Errorf("line %d: invalid INI line in [sops]", line)
+		}
+		e := flatEntry{key: key, line: line, start: lines[i].start}
+		if len(value) > 0 && (value[0] == '`' || strings.HasPrefix(value, `"""`)) && len(value) > 1 {
+			q := "`"
+			if value[0] == '"' {
+				q = `"""`
+			}
+			rest := value[len(q):]
+			if pos := strings.LastIndex(rest, q); pos >= 0 {
+				value = rest[:pos]
+			} else {
+				// Multi-line quoted value: lines up to the closing quote.
+				var b strings.Builder
+				b.WriteString(rest)
+				b.WriteByte('\n')
+				closed := false
+				for i+1 < len(lines) {
+					i++
+					next := string(lines[i].text)
+					if pos := strings.LastIndex(next, q); pos >= 0 {
+						b.WriteString(next[:pos])
+						closed = true
+						break
+					}
+					b.WriteString(next)
+					b.WriteByte('\n')
+				}
+				if !closed {
+					return nil, fmt.Errorf("line %d: missing closing %s", line, q)
+				}
+				value = b.String()
+			}
+		} else {
+			if i := strings.IndexAny(value, "#;"); i >= 0 {
+				value = strings.TrimSpace(value[:i])
+			}
+			if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {
+				value = value[1 : len(value)-1]
+			}
+		}
+		e.value = strings.ReplaceAll(value, `\n`, "\n")
+		e.end = lines[i].end
+		cur.end = e.end
+		cur.lastKey = e.end
+		cur.entries = append(cur.entries, e)
+	}
+	return out, nil
+}
+
+// iniKeyValue splits a trimmed INI line at its first = or :.
+func iniKeyValue(l []byte) (key, value string, ok bool) {
+	s := string(l)
+	if s[0] == '"' || s[0] == '`' {
+		q := s[:1]
+		if strings.HasPrefix(s, `"""`) {
+			q = `"""`
+		}
+		end := strings.Index(s[len(q):], q)
+		if end < 0 {
+			return "", "", false
+		}
+		key = s[len(q) : len(q)+end]
+		rest := strings.TrimSpace(s[len(q)+end+len(q):])
+		if rest == "" || (rest[0] != '=' && rest[0] != ':') {
+			return "", "", false
+		}
+		return key, strings.TrimSpace(rest[1:]), true
+	}
+	i := strings.IndexAny(s, "=:")
+	if i < 0 {
+		return "", "", false
+	}
+	return strings.TrimSpace(s[:i]), strings.TrimSpace(s[i+1:]), true
+}
+
+func parseINI(data []byte) (*mnode, error) {
+	if !bytes.Contains(data, []byte("[sops]")) && !bytes.Contains(data, []byte("sops")) {
+		return nil, nil
+	}
+	secs, err := iniSops(data)
+	if err != nil {
+		return nil, err
+	}
+	switch len(secs) {
+	case 0:
+		return nil, nil
+	case 1:
+	default:
+		return nil, fmt.Errorf("line %d: duplicate [sops] section", secs[1].line)
+	}
+	root, err := unflatten(secs[0].entries)
+	if err != nil {
+		return nil, err
+	}
+	root.keyLine = secs[0].line
+	return root, nil
+}
+
+// fnode builds the tree of flattened keys.
+type fnode struct {
+	leaf  *mnode
+	keys  []string
+	sub   map[string]*fnode
+	index map[int]*fnode
+}
+
+// unflatten rebuilds the metadata tree from flattened keys the way sops'
+// stores.unflattenTreeBranch does (a__list_0__map_b = …).
+func unflatten(entries []flatEntry) (*mnode, error) {
+	root := &fnode{}
+	for _, e := range entries {
+		n := root
+		for _, t := range tokenize(e.key) {
+			if t.list {
+				if n.index == nil {
+					n.index = map[int]*fnode{}
+				}
+				next := n.index[t.pos]
+				if next == nil {
+					next = &fnode{}
+					n.index[t.pos] = next
+				}
+				n = next
+				continue
+			}
+			if n.sub == nil {
+				n.sub = map[string]*fnode{}
+			}
+			next := n.sub[t.key]
+			if next == nil {
+				next = &fnode{}
+				n.sub[t.key] = next
+				n.keys = append(n.keys, t.key)
+			}
+			n = next
+		}
+		if n.leaf != nil {
+			return nil, fmt.Errorf("line %d: duplicate metadata key %q (also on line %d)", e.line, e.key, n.leaf.line)
+		}
+		n.leaf = &mnode{kind: kindScalar, value: e.value, line: e.line, end: e.line}
+	}
+	return root.convert("")
+}
+
+func (n *fnode) convert(path string) (*mnode, error) {
+	kinds := 0
+	for _, b := range []bool{n.leaf != nil, len(n.sub) > 0, len(n.index) > 0} {
+		if b {
+			kinds++
+		}
+	}
+	if kinds > 1 {
+		return nil, fmt.Errorf("metadata key %q is used both as a value and as a list or map", path)
+	}
+	if n.leaf != nil {
+		return n.leaf, nil
+	}
+	out := &mnode{line: 1 << 30}
+	add := func(c *mnode) {
+		out.items = append(out.items, c)
+		out.line = min(out.line, c.line)
+		out.end = max(out.end, c.end)
+	}
+	if len(n.index) > 0 {
+		out.kind = kindList
+		for i := range len(n.index) {
+			c, ok := n.index[i]
+			if !ok {
+				return nil, fmt.Errorf("metadata list %q is incomplete: entry %d is missing", path, i)
+			}
+			m, err := c.convert(path + "__list_" + strconv.Itoa(i))
+			if err != nil {
+				return nil, err
+			}
+			add(m)
+		}
+		return out, nil
+	}
+	out.kind = kindMap
+	for _, k := range n.keys {
+		p := k
+		if path != "" {
+			p = path + "__map_" + k
+		}
+		m, err := n.sub[k].convert(p)
+		if err != nil {
+			return nil, err
+		}
+		out.keys = append(out.keys, k)
+		out.kline = append(out.kline, m.line)
+		add(m)
+	}
+	if len(n.keys) == 0 {
+		out.line = 0
+	}
+	return out, nil
+}
+
+type flatToken struct {
+	list bool
+	key  string
+	pos  int
+}
+
+// tokenize splits a flattened key as sops' stores.tokenize does.
+func tokenize(path string) []flatToken {
+	const mapSep, listSep = "__map_", "__list_"
+	var tokens []flatToken
+	state := 0 // 0 normal, 1 map, 2 list
+	last := 0
+	finish := func(i int) {
+		switch state {
+		case 0:
+			tokens = append(tokens, flatToken{key: path[last:i]})
+		case 1:
+			tokens = append(tokens, flatToken{key: path[last+len(mapSep) : i]})
+		case 2:
+			pos, _ := strconv.Atoi(path[last+len(listSep) : i])
+			tokens = append(tokens, flatToken{list: true, pos: pos})
+		}
+		last = i
+	}
+	for i := 0; i < len(path); {
+		switch {
+		case strings.HasPrefix(path[i:], mapSep):
+			finish(i)
+			state = 1
+			i += len(mapSep)
+		case strings.HasPrefix(path[i:], listSep):
+			finish(i)
+			state = 2
+			i += len(listSep)
+		default:
+			i++
+		}
+	}
+	finish(len(path))
+	return tokens
+}

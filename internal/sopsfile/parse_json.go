@@ -1,0 +1,310 @@
+package sopsfile
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// jsonParser is a small JSON reader: it skips the data section without
+// building anything and builds an mnode tree (with byte offsets turned into
+// lines) only for the "sops" value.
+type jsonParser struct {
+	data []byte
+	pos  int
+	// line bookkeeping: lines are counted lazily and only forward.
+	lineOff, line int
+}
+
+type jsonSyntaxError struct {
+	off int
+	msg string
+}
+
+func (e *jsonSyntaxError) Error() string { return e.msg }
+
+func (p *jsonParser) fail(format string, args ...any) error {
+	return &jsonSyntaxError{off: p.pos, msg: fmt.Sprintf(format, args...)}
+}
+
+// lineAt returns the 1-based line of offset off; offsets must not go
+// backwards between calls.
+func (p *jsonParser) lineAt(off int) int {
+	if off < p.lineOff {
+		p.lineOff, p.line = 0, 1
+	}
+	p.line += bytes.Count(p.data[p.lineOff:off], []byte{'\n'})
+	p.lineOff = off
+	return p.line
+}
+
+func (p *jsonParser) ws() {
+	for p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+// parseJSON returns the tree of the top-level "sops" value, nil when there
+// is none.
+func parseJSON(data []byte) (root *mnode, err error) {
+	p := &jsonParser{data: data, line: 1}
+	defer func() {
+		var se *jsonSyntaxError
+		if errors.As(err, &se) {
+			err = fmt.Errorf("invalid JSON at line %d: %s", p.lineAt(min(se.off, len(data))), se.msg)
+		}
+	}()
+	p.ws()
+	if p.pos >= len(data) || data[p.pos] != '{' {
+		// sops only reads top-level objects: not a sops file.
+		return nil, nil
+	}
+	p.pos++
+	first := true
+	for {
+		p.ws()
+		if p.pos >= len(data) {
+			return nil, p.fail("unexpected end of input")
+		}
+		if data[p.pos] == '}' {
+			p.pos++
+			break
+		}
+		if !first {
+			if data[p.pos] != ',' {
+				return nil, p.fail("expected , or }")
+			}
+			p.pos++
+			p.ws()
+		}
+		first = false
+		keyOff := p.pos
+		key, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		p.ws()
+		if p.pos >= len(data) || data[p.pos] != ':' {
+			return nil, p.fail("expected :")
+		}
+		p.pos++
+		p.ws()
+		if key == "sops" {
+			if root != nil {
+				return nil, fmt.Errorf("line %d: duplicate sops entry", p.lineAt(keyOff))
+			}
+			line := p.lineAt(keyOff)
+			root, err = p.tree()
+			if err != nil {
+				return nil, err
+			}
+			if root.kind != kindMap {
+				return nil, fmt.Errorf("line %d: sops entry is not an object", line)
+			}
+			root.keyLine = line
+			continue
+		}
+		if err := p.skip(0); err != nil {
+			return nil, err
+		}
+	}
+	return root, nil
+}
+
+// str reads a string token and returns its value.
+func (p *jsonParser) str() (string, error) {
+	if p.pos >= len(p.data) || p.data[p.pos] != '"' {
+		return "", p.fail("expected string")
+	}
+	start := p.pos
+	esc := false
+	for i := p.pos + 1; i < len(p.data); i++ {
+		switch p.data[i] {
+		case '\\':
+			esc = true
+			i++
+		case '"':
+			p.pos = i + 1
+			if !esc {
+				return string(p.data[start+1 : i]), nil
+			}
+			var s string
+			if err := json.Unmarshal(p.data[start:i+1], &s); err != nil {
+				p.pos = start
+				return "", p.fail("invalid string")
+			}
+			return s, nil
+		case '\n':
+			return "", p.fail("newline in string")
+		}
+	}
+	return "", p.fail("unterminated string")
+}
+
+// skip passes over one value.
+func (p *jsonParser) skip(depth int) error {
+	if depth > 10000 {
+		return p.fail("nesting too deep")
+	}
+	if p.pos >= len(p.data) {
+		return p.fail("unexpected end of input")
+	}
+	switch c := p.data[p.pos]; c {
+	case '"':
+		// Fast path: find the closing quote, honouring escapes.
+		for i := p.pos + 1; i < len(p.data); i++ {
+			j := bytes.IndexAny(p.data[i:], "\"\\")
+			if j < 0 {
+				break
+			}
+			i += j
+			if p.data[i] == '\\' {
+				i++
+				continue
+			}
+			p.pos = i + 1
+			return nil
+		}
+		return p.fail("unterminated string")
+	case '{', '[':
+		end := byte('}')
+		if c == '[' {
+			end = ']'
+		}
+		p.pos++
+		first := true
+		for {
+			p.ws()
+			if p.pos >= len(p.data) {
+				return p.fail("unexpected end of input")
+			}
+			if p.data[p.pos] == end {
+				p.pos++
+				return nil
+			}
+			if !first {
+				if p.data[p.pos] != ',' {
+					return p.fail("expected , or %c", end)
+				}
+				p.pos++
+				p.ws()
+			}
+			first = false
+			if c == '{' {
+				if err := p.skip(depth + 1); err != nil { // key
+					return err
+				}
+				p.ws()
+				if p.pos >= len(p.data) || p.data[p.pos] != ':' {
+					return p.fail("expected :")
+				}
+				p.pos++
+				p.ws()
+			}
+			if err := p.skip(depth + 1); err != nil {
+				return err
+			}
+		}
+	default:
+		start := p.pos
+		for p.pos < len(p.data) {
+			switch p.data[p.pos] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				goto done
+			}
+			p.pos++
+		}
+	done:
+		if !json.Valid(p.data[start:p.pos]) {
+			return p.fail("invalid value %q", p.data[start:p.pos])
+		}
+		return nil
+	}
+}
+
+// tree reads one value into an mnode.
+func (p *jsonParser) tree() (*mnode, error) {
+	if p.pos >= len(p.data) {
+		return nil, p.fail("unexpected end of input")
+	}
+	n := &mnode{line: p.lineAt(p.pos), start: p.pos}
+	switch c := p.data[p.pos]; c {
+	case '"':
+		s, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		n.kind, n.value = kindScalar, s
+	case '{', '[':
+		end := byte('}')
+		n.kind = kindMap
+		if c == '[' {
+			end = ']'
+			n.kind = kindList
+		}
+		p.pos++
+		first := true
+		for {
+			p.ws()
+			if p.pos >= len(p.data) {
+				return nil, p.fail("unexpected end of input")
+			}
+			if p.data[p.pos] == end {
+				p.pos++
+				break
+			}
+			if !first {
+				if p.data[p.pos] != ',' {
+					return nil, p.fail("expected , or %c", end)
+				}
+				p.pos++
+				p.ws()
+			}
+			first = false
+			if c == '{' {
+				kOff := p.pos
+				k, err := p.str()
+				if err != nil {
+					return nil, err
+				}
+				p.ws()
+				if p.pos >= len(p.data) || p.data[p.pos] != ':' {
+					return nil, p.fail("expected :")
+				}
+				p.pos++
+				p.ws()
+				n.keys = append(n.keys, k)
+				n.kline = append(n.kline, p.lineAt(kOff))
+				n.kstart = append(n.kstart, kOff)
+			}
+			v, err := p.tree()
+			if err != nil {
+				return nil, err
+			}
+			n.items = append(n.items, v)
+		}
+		if c == '{' && len(n.kline) > 0 {
+			n.line = n.kline[0]
+		}
+	default:
+		start := p.pos
+		if err := p.skip(0); err != nil {
+			return nil, err
+		}
+		raw := string(p.data[start:p.pos])
+		if raw == "null" {
+			n.kind = kindNull
+		} else {
+			n.kind, n.value = kindScalar, raw
+		}
+	}
+	n.stop = p.pos
+	n.end = p.lineAt(p.pos)
+	return n, nil
+}
