@@ -1,0 +1,57 @@
+package recipients
+
+import (
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Names: a recipient is named by its anchor (`- &shinji age1…` or the alias
+// `- *shinji`), else by a trailing comment on the line of its value
+// (`- age1… # shinji`), else it has no name. A value that holds several
+// comma-separated keys names none of them.
+
+// memberName returns the name of the value at src.
+func memberName(src *source) string {
+	if src.piece >= 0 && countEntries(src.val.Value) != 1 {
+		return ""
+	}
+	if src.item.Kind == yaml.AliasNode {
+		return src.item.Value
+	}
+	if src.val.Anchor != "" {
+		return src.val.Anchor
+	}
+	if src.val.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return commentName(src.item.LineComment)
+}
+
+// countEntries counts the non-empty comma-separated entries of s.
+func countEntries(s string) int {
+	n := 0
+	for _, p := range strings.Split(s, ",") {
+		if strings.TrimSpace(p) != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// commentName turns "# shinji" into "shinji".
+func commentName(c string) string {
+	if c == "" || strings.Contains(c, "\n") {
+		return ""
+	}
+	return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(c), "#"))
+}
+
+// nameRe is what a new recipient name may be: yaml.v3 accepts only
+// [A-Za-z0-9_-] in anchor names.
+var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
+
+// ValidName reports whether name can name a recipient (it becomes a YAML
+// anchor): ASCII letters, digits, '_' and '-', starting with a letter or digit.
+func ValidName(name string) bool { return nameRe.MatchString(name) && len(name) <= 128 }
