@@ -1,0 +1,57 @@
+package sopsfile
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/getsops/sops/v3"
+)
+
+// SecretNames lists the names (paths) of the encrypted values of a file —
+// never the values — in file order: "db.password", "hosts[2].token" in YAML
+// and JSON, "KEY" in dotenv, "section.key" in INI, "data" for a binary file.
+// In a multi-document YAML file, names in documents after the first are
+// prefixed with "document N: ". Nothing is decrypted.
+func SecretNames(f *File, data []byte) ([]string, error) {
+	store, err := storeFor(f.Format, "")
+	if err != nil {
+		return nil, err
+	}
+	tree, err := store.LoadEncryptedFile(data)
+	if err != nil {
+		return nil, fmt.Errorf("sops cannot load the file: %v", err)
+	}
+	var names []string
+	for i, branch := range tree.Branches {
+		prefix := ""
+		if len(tree.Branches) > 1 && i > 0 {
+			prefix = fmt.Sprintf("document %d: ", i+1)
+		}
+		walkSecretNames(branch, "", func(path string) { names = append(names, prefix+path) })
+	}
+	return names, nil
+}
+
+func walkSecretNames(v any, path string, emit func(string)) {
+	switch v := v.(type) {
+	case sops.TreeBranch:
+		for _, item := range v {
+			if _, ok := item.Key.(sops.Comment); ok {
+				continue
+			}
+			name := fmt.Sprint(item.Key)
+			if path != "" {
+				name = path + "." + name
+			}
+			walkSecretNames(item.Value, name, emit)
+		}
+	case []any:
+		for i, e := range v {
+			walkSecretNames(e, fmt.Sprintf("%s[%d]", path, i), emit)
+		}
+	case string:
+		if strings.HasPrefix(v, "ENC[") {
+			emit(path)
+		}
+	}
+}
