@@ -1,0 +1,540 @@
+package rekey
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
+	"github.com/sopsfleet/sopsfleet/recipients"
+)
+
+// Severity says how bad a finding is. Errors make check fail.
+type Severity int
+
+// The severities, from least to most severe.
+const (
+	SeverityWarning Severity = iota + 1
+	SeverityError
+)
+
+// String returns "warning" or "error".
+func (s Severity) String() string {
+	if s == SeverityError {
+		return "error"
+	}
+	return "warning"
+}
+
+// Code is the stable identifier of a kind of finding. Codes never change
+// meaning; CI configurations and SARIF consumers may rely on them.
+type Code string
+
+// The finding codes. Files: drift, threshold, no-rule, plaintext,
+// plaintext-comment, unencrypted, metadata, unreadable. The config:
+// bad-recipient, duplicate-recipient, unused-anchor, unreachable-rule,
+// bad-regex, unknown-key, unknown-top-level, no-threshold, ssh-recipient,
+// sops-yml, empty-group, ignored-flat-keys, bad-settings, no-creation-rules.
+const (
+	CodeDrift             Code = "drift"
+	CodeThreshold         Code = "threshold"
+	CodeNoRule            Code = "no-rule"
+	CodePlaintext         Code = "plaintext"
+	CodePlaintextComment  Code = "plaintext-comment"
+	CodeUnencrypted       Code = "unencrypted"
+	CodeMetadata          Code = "metadata"
+	CodeUnreadable        Code = "unreadable"
+	CodeBadRecipient      Code = "bad-recipient"
+	CodeDuplicate         Code = "duplicate-recipient"
+	CodeUnusedAnchor      Code = "unused-anchor"
+	CodeUnreachableRule   Code = "unreachable-rule"
+	CodeBadRegex          Code = "bad-regex"
+	CodeUnknownKey        Code = "unknown-key"
+	CodeUnknownTopLevel   Code = "unknown-top-level"
+	CodeNoThreshold       Code = "no-threshold"
+	CodeSSHRecipient      Code = "ssh-recipient"
+	CodeSopsYml           Code = "sops-yml"
+	CodeEmptyGroup        Code = "empty-group"
+	CodeIgnoredFlatFields Code = "ignored-flat-keys"
+	CodeBadSettings       Code = "bad-settings"
+	CodeNoCreationRules   Code = "no-creation-rules"
+)
+
+// CodeInfo describes a finding code: its default severity and a short
+// description (used for SARIF rules and the documentation).
+type CodeInfo struct {
+	Code     Code
+	Severity Severity
+	Summary  string
+}
+
+// Codes lists every finding code, in documentation order.
+var Codes = []CodeInfo{
+	{CodeDrift, SeverityError, "a file's recipients differ from those .sops.yaml asks for"},
+	{CodeThreshold, SeverityError, "a file's Shamir threshold differs from the one .sops.yaml asks for"},
+	{CodeNoRule, SeverityError, "an encrypted file that no creation rule matches"},
+	{CodePlaintext, SeverityError, "a value that should be encrypted is stored in plaintext"},
+	{CodePlaintextComment, SeverityWarning, "a comment that sops would encrypt is stored in plaintext"},
+	{CodeUnencrypted, SeverityWarning, "a file that a creation rule's path_regex selects is not encrypted"},
+	{CodeMetadata, SeverityError, "the sops metadata lacks mac, lastmodified or version, or has a malformed key entry"},
+	{CodeUnreadable, SeverityError, "a file could not be read or its metadata could not be parsed"},
+	{CodeBadRecipient, SeverityError, "a recipient in .sops.yaml is not valid (sops refuses to load the config)"},
+	{CodeDuplicate, SeverityWarning, "a recipient appears twice in one key group"},
+	{CodeUnusedAnchor, SeverityWarning, "a YAML anchor in .sops.yaml is never used"},
+	{CodeUnreachableRule, SeverityError, "a creation rule can never match: an earlier rule matches every path it would"},
+	{CodeBadRegex, SeverityError, "a path_regex does not compile"},
+	{CodeUnknownKey, SeverityError, "a creation rule has a key sops ignores (a typo, or filename_regex)"},
+	{CodeUnknownTopLevel, SeverityWarning, "a top-level key of .sops.yaml that sops ignores"},
+	{CodeNoThreshold, SeverityWarning, "several key groups without shamir_threshold: every group is required"},
+	{CodeSSHRecipient, SeverityWarning, "a native ssh-ed25519 recipient: sops-nix host identities cannot open it"},
+	{CodeSopsYml, SeverityWarning, "a .sops.yml file, which sops ignores"},
+	{CodeEmptyGroup, SeverityError, "a key group with no recipients"},
+	{CodeIgnoredFlatFields, SeverityWarning, "flat recipient fields next to key_groups are ignored by sops"},
+	{CodeBadSettings, SeverityError, "a creation rule sets more than one of the encrypted/unencrypted suffix or regex keys"},
+	{CodeNoCreationRules, SeverityError, ".sops.yaml has no creation_rules: sops acts as if it did not exist"},
+}
+
+// InfoOf returns the description of code.
+func InfoOf(code Code) CodeInfo {
+	for _, c := range Codes {
+		if c.Code == code {
+			return c
+		}
+	}
+	return CodeInfo{Code: code, Severity: SeverityError}
+}
+
+// Finding is one problem found by Check.
+type Finding struct {
+	Severity Severity
+	Code     Code
+	File     string // display path; the config for lint findings
+	Line     int    // 0 when unknown
+	Message  string // one line, no secret values
+	Hint     string // one line: how to fix it
+}
+
+// ScanOptions say what to scan.
+type ScanOptions struct {
+	Config *recipients.Config
+	// Paths are the files and folders to scan; empty: Config.Dir,
+	// recursively. Folders are walked with sopsfile.Discover.
+	Paths []string
+	// Workers parse files in parallel; 0: GOMAXPROCS.
+	Workers int
+	// Plaintext also walks the data of YAML, JSON and dotenv files for
+	// values stored in plaintext (check does, report does not).
+	Plaintext bool
+	// Display turns an absolute path into the path shown to the user;
+	// nil: the path as found.
+	Display func(abs string) string
+}
+
+// FileResult is what Scan learned about one file.
+type FileResult struct {
+	Path string // display path
+	Abs  string
+	// File is the parsed metadata; nil when the file is not encrypted or
+	// could not be parsed (Err).
+	File         *sopsfile.File
+	Err          error
+	NotEncrypted bool
+	// Explicit is true for a file named on the command line.
+	Explicit bool
+	// Rule is the creation rule for the file; nil with RuleErr set when no
+	// rule matches (recipients.ErrNoRule).
+	Rule    *recipients.Rule
+	RuleErr error
+	// Diffs are the differing key groups (nil: recipients match).
+	Diffs []GroupDiff
+	// Threshold and WantedThreshold are the effective Shamir thresholds
+	// (0 with fewer than two groups).
+	Threshold, WantedThreshold int
+	// Plain are the plaintext values (ScanOptions.Plaintext).
+	Plain    []PlainValue
+	PlainErr error
+}
+
+// Encrypted reports whether the file's metadata was read.
+func (r *FileResult) Encrypted() bool { return r.File != nil }
+
+// ScanResult is the outcome of Scan: every encrypted file, every file that
+// is not encrypted but a creation rule selects, every unreadable file.
+type ScanResult struct {
+	Config *recipients.Config
+	Files  []*FileResult // sorted by display path
+	// SopsYml are .sops.yml files met while walking (ignored by sops).
+	SopsYml []string
+	// Scanned counts every file looked at.
+	Scanned int
+}
+
+// Scan discovers files, reads their metadata in parallel (never
+// decrypting), resolves the creation rule for each and compares recipients.
+// It fails only when a path cannot be walked or does not exist.
+func Scan(opts ScanOptions) (*ScanResult, error) {
+	cfg := opts.Config
+	display := opts.Display
+	if display == nil {
+		display = func(p string) string { return p }
+	}
+	roots := opts.Paths
+	if len(roots) == 0 {
+		roots = []string{cfg.Dir}
+	}
+	explicit := map[string]bool{}
+	for _, p := range roots {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			explicit[absPath(p)] = true
+		}
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	found, ignored, err := sopsfile.DiscoverParsed(roots, workers)
+	if err != nil {
+		return nil, err
+	}
+	res := &ScanResult{Config: cfg, Scanned: len(found) + len(ignored)}
+	configAbs := ""
+	if cfg.Path != "" {
+		configAbs = absPath(cfg.Path)
+	}
+	if cfg.Dir != "" {
+		yml := filepath.Join(cfg.Dir, ".sops.yml")
+		if _, err := os.Stat(yml); err == nil {
+			res.SopsYml = append(res.SopsYml, display(yml))
+		}
+	}
+	// Files that are not encrypted matter only when a creation rule that
+	// selects files by path matches them: they were probably meant to be.
+	for _, p := range ignored {
+		a := absPath(p)
+		if a == configAbs {
+			continue
+		}
+		if filepath.Base(a) == ".sops.yml" {
+			res.SopsYml = append(res.SopsYml, display(a))
+			continue
+		}
+		if rule, err := cfg.RuleFor(a); err == nil && specificRule(rule) {
+			res.Files = append(res.Files, &FileResult{Path: display(a), Abs: a, NotEncrypted: true,
+				Rule: rule, Explicit: explicit[a]})
+		}
+	}
+	results := make([]*FileResult, len(found))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(workers, max(len(found), 1)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f := &found[i]
+				a := absPath(f.Path)
+				results[i] = scanOne(cfg, f, a, display(a), explicit[a], opts.Plaintext)
+				f.Data = nil // keep memory flat on large trees
+			}
+		}()
+	}
+	for i := range found {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	res.Files = append(res.Files, results...)
+	sort.Slice(res.Files, func(i, j int) bool { return res.Files[i].Path < res.Files[j].Path })
+	sort.Strings(res.SopsYml)
+	res.SopsYml = compactStrings(res.SopsYml)
+	return res, nil
+}
+
+func compactStrings(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func absPath(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}
+
+// scanOne resolves the rule of one sops file and compares its recipients.
+func scanOne(cfg *recipients.Config, found *sopsfile.Found, abs, disp string, explicit, plain bool) *FileResult {
+	r := &FileResult{Path: disp, Abs: abs, Explicit: explicit}
+	if found.Err != nil || found.File == nil {
+		r.Err = found.Err
+		if r.Err == nil {
+			r.Err = errors.New("unreadable")
+		}
+		return r
+	}
+	f := found.File
+	r.File = f
+	r.Rule, r.RuleErr = cfg.RuleFor(abs)
+	if r.RuleErr == nil && r.Rule != nil {
+		r.Diffs = DiffGroups(r.Rule.Groups, f.Groups)
+		r.Threshold = EffectiveThreshold(f.ShamirThreshold, len(f.Groups))
+		r.WantedThreshold = EffectiveThreshold(r.Rule.ShamirThreshold, len(r.Rule.Groups))
+	}
+	if plain {
+		r.Plain, r.PlainErr = FindPlaintext(f, found.Data)
+	}
+	return r
+}
+
+// catchAll reports whether a path_regex matches every path: absent, empty,
+// or (being matched unanchored) able to match the empty string.
+func catchAll(r *recipients.Rule) bool {
+	if !r.HasPathRegex || r.PathRegex == "" {
+		return true
+	}
+	if r.RegexErr != nil {
+		return false
+	}
+	re, err := regexp.Compile(r.PathRegex)
+	return err == nil && re.MatchString("")
+}
+
+// genericProbes are paths that only a rule selecting files by extension
+// (or everything) matches: no folder or name a user would choose.
+var genericProbes = []string{"q9z8x7/q9z8x7", "q9z8x7/q9z8x7.yaml", "q9z8x7/q9z8x7.yml",
+	"q9z8x7/q9z8x7.json", "q9z8x7/q9z8x7.env", "q9z8x7/q9z8x7.ini", "q9z8x7/q9z8x7.txt"}
+
+// specificRule reports whether rule selects files by more than their
+// extension (a folder, a name): an unencrypted file it selects was probably
+// meant to be encrypted. Catch-all and by-extension rules (".*\.yaml$", as
+// Flux repositories use with encrypted_regex) select plain manifests too.
+func specificRule(r *recipients.Rule) bool {
+	if r == nil || catchAll(r) || r.RegexErr != nil {
+		return false
+	}
+	re := cachedRegex(r.PathRegex)
+	if re == nil {
+		return false
+	}
+	for _, p := range genericProbes {
+		if re.MatchString(p) {
+			return false
+		}
+	}
+	return true
+}
+
+// Check turns a scan and the config into findings: the config lint first,
+// then the files in path order. configPath is the config's display path.
+func Check(res *ScanResult, configPath string) []Finding {
+	findings := Lint(res.Config, configPath)
+	for _, p := range res.SopsYml {
+		findings = append(findings, Finding{
+			Severity: SeverityWarning, Code: CodeSopsYml, File: p,
+			Message: "sops ignores .sops.yml; only .sops.yaml is read",
+			Hint:    "merge its rules into .sops.yaml and delete it",
+		})
+	}
+	for _, r := range res.Files {
+		findings = append(findings, fileFindings(res.Config, r)...)
+	}
+	return findings
+}
+
+// Errors counts the findings of error severity.
+func Errors(fs []Finding) int {
+	n := 0
+	for _, f := range fs {
+		if f.Severity == SeverityError {
+			n++
+		}
+	}
+	return n
+}
+
+func fileFindings(cfg *recipients.Config, r *FileResult) []Finding {
+	var out []Finding
+	add := func(sev Severity, code Code, line int, hint, format string, a ...any) {
+		out = append(out, Finding{Severity: sev, Code: code, File: r.Path, Line: line,
+			Message: fmt.Sprintf(format, a...), Hint: hint})
+	}
+	update := "sopsfleet updatekeys " + shellQuote(r.Path)
+	switch {
+	case r.Err != nil:
+		add(SeverityError, CodeUnreadable, 0, "fix the file, or restore it from version control",
+			"%s", oneLine(r.Err.Error()))
+		return out
+	case r.NotEncrypted:
+		add(SeverityWarning, CodeUnencrypted, 0, "sops encrypt --in-place "+shellQuote(r.Path),
+			"not encrypted, but creation rule %d (path_regex %q) selects it", r.Rule.Index+1, r.Rule.PathRegex)
+		return out
+	}
+	f := r.File
+	// metadata
+	if f.MAC == "" {
+		add(SeverityError, CodeMetadata, f.MetadataLine, "restore the file from version control, or re-encrypt it",
+			"sops metadata has no mac: sops refuses to decrypt the file")
+	}
+	if f.LastModified == "" {
+		add(SeverityError, CodeMetadata, f.MetadataLine, "restore the file from version control, or re-encrypt it",
+			"sops metadata has no lastmodified: the mac cannot be verified")
+	}
+	if f.Version == "" {
+		add(SeverityError, CodeMetadata, f.MetadataLine, "restore the file from version control, or re-encrypt it",
+			"sops metadata has no version")
+	}
+	for _, p := range f.Problems {
+		add(SeverityError, CodeMetadata, cmp.Or(p.Line, f.MetadataLine), "restore the file from version control, or re-encrypt it",
+			"%s", p.Message)
+	}
+	for _, g := range f.Groups {
+		for _, s := range g {
+			if s.Problem != "" {
+				add(SeverityError, CodeMetadata, s.Line, "remove the entry and run "+update,
+					"malformed %s key entry: %s", s.Key.Type, s.Problem)
+			}
+		}
+	}
+	// rule and drift
+	if r.RuleErr != nil && !errors.Is(r.RuleErr, recipients.ErrNoRule) {
+		add(SeverityError, CodeNoRule, f.MetadataLine, "fix the path_regex reported as bad-regex",
+			"sops cannot choose a creation rule for this file: an invalid path_regex comes before any match")
+	} else if r.RuleErr != nil || r.Rule == nil {
+		add(SeverityError, CodeNoRule, f.MetadataLine,
+			"add a creation rule whose path_regex matches it to .sops.yaml",
+			"no creation rule in .sops.yaml matches this file")
+	} else {
+		for _, d := range r.Diffs {
+			line := f.MetadataLine
+			if len(d.Extra) > 0 && d.Extra[0].Line > 0 {
+				line = d.Extra[0].Line
+			}
+			var parts []string
+			if len(d.Missing) > 0 {
+				names := make([]string, len(d.Missing))
+				for i, m := range d.Missing {
+					names[i] = DisplayName(cfg, m.Key)
+				}
+				parts = append(parts, "missing "+strings.Join(names, ", "))
+			}
+			if len(d.Extra) > 0 {
+				names := make([]string, len(d.Extra))
+				for i, s := range d.Extra {
+					names[i] = DisplayName(cfg, s.Key)
+				}
+				parts = append(parts, "extra "+strings.Join(names, ", "))
+			}
+			where := ""
+			if max(len(f.Groups), len(r.Rule.Groups)) > 1 {
+				where = fmt.Sprintf("key group %d: ", d.Group+1)
+			}
+			add(SeverityError, CodeDrift, line, update,
+				"%srecipients differ from creation rule %d: %s", where, r.Rule.Index+1, strings.Join(parts, "; "))
+		}
+		if r.Diffs == nil && r.Threshold != r.WantedThreshold {
+			add(SeverityError, CodeThreshold, f.MetadataLine, update,
+				"shamir threshold is %d, creation rule %d asks for %d", r.Threshold, r.Rule.Index+1, r.WantedThreshold)
+		}
+	}
+	// plaintext
+	if r.PlainErr != nil {
+		add(SeverityError, CodeUnreadable, 0, "fix the file's syntax", "cannot read the data: %s", oneLine(r.PlainErr.Error()))
+	}
+	for _, p := range r.Plain {
+		where := strings.Join(p.Path, ".")
+		if p.Comment {
+			if where == "" {
+				where = "the top level"
+			}
+			add(SeverityWarning, CodePlaintextComment, p.Line,
+				"encrypt it again (sops edit) or remove the comment",
+				"comment under %s is not encrypted, though the file's settings encrypt comments", where)
+			continue
+		}
+		add(SeverityError, CodePlaintext, p.Line,
+			"encrypt the value: sops edit "+shellQuote(r.Path)+" (then rotate it: it is in version control history)",
+			"value of %q is stored in plaintext; sops cannot decrypt the file", where)
+	}
+	return out
+}
+
+// DisplayName is the name a report shows for key: the name the config gives
+// it, else a shortened identifier.
+func DisplayName(cfg *recipients.Config, k recipients.Key) string {
+	if cfg != nil {
+		if n := cfg.NameOf(k); n != "" {
+			return n
+		}
+	}
+	return ShortKey(k)
+}
+
+// ShortKey abbreviates a key identifier: "age1abcd…wxyz", a PGP fingerprint's
+// last 16 hex digits, a KMS key's last path segment.
+func ShortKey(k recipients.Key) string {
+	id := k.ID
+	switch k.Type {
+	case recipients.TypeAge:
+		if strings.HasPrefix(id, "ssh-") {
+			fields := strings.Fields(id)
+			if len(fields) >= 2 && len(fields[1]) > 12 {
+				return fields[0] + " …" + fields[1][len(fields[1])-8:]
+			}
+			return id
+		}
+		if len(id) > 16 {
+			return id[:8] + "…" + id[len(id)-4:]
+		}
+	case recipients.TypePGP:
+		if len(id) > 16 {
+			return "pgp:" + id[len(id)-16:]
+		}
+		return "pgp:" + id
+	default:
+		short := id
+		if i := strings.LastIndexAny(short, "/:"); i >= 0 && i+1 < len(short) {
+			short = short[i+1:]
+		}
+		if len(short) > 24 {
+			short = short[:24] + "…"
+		}
+		return string(k.Type) + ":" + short
+	}
+	return id
+}
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// shellQuote quotes p for a POSIX shell when it needs it.
+func shellQuote(p string) string {
+	if p != "" && strings.IndexFunc(p, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == '+' || r == ':' || r == '@' ||
+			(r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9'))
+	}) < 0 {
+		return p
+	}
+	return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
+}

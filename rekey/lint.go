@@ -1,0 +1,192 @@
+package rekey
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/sopsfleet/sopsfleet/recipients"
+)
+
+// ruleKeys are the keys sops v3.13 reads in a creation rule
+// (config.creationRule).
+var ruleKeys = []string{
+	"path_regex", "key_groups", "shamir_threshold", "age", "pgp", "kms", "gcp_kms",
+	"azure_keyvault", "hc_vault_transit_uri", "hckms", "aws_profile",
+	"unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex",
+	"unencrypted_comment_regex", "encrypted_comment_regex", "mac_only_encrypted",
+}
+
+// Lint checks a parsed .sops.yaml for mistakes sops does not report, or
+// reports only when it is too late. configPath is the display path.
+func Lint(cfg *recipients.Config, configPath string) []Finding {
+	var out []Finding
+	add := func(sev Severity, code Code, line int, hint, format string, a ...any) {
+		out = append(out, Finding{Severity: sev, Code: code, File: configPath, Line: line,
+			Message: fmt.Sprintf(format, a...), Hint: hint})
+	}
+	if !cfg.HasCreationRules() {
+		add(SeverityError, CodeNoCreationRules, 1, "add a creation_rules list",
+			"no creation_rules: sops ignores this file and every file lacks a rule")
+	}
+	for _, f := range cfg.UnknownTopLevel {
+		add(SeverityWarning, CodeUnknownTopLevel, f.Line, "remove it, or move it under a creation rule",
+			"sops ignores the top-level key %q", f.Name)
+	}
+	// A member line holds the anchor's definition when the anchor is
+	// defined in place, inside a rule: that is a use.
+	memberLines := map[int]bool{}
+	for _, r := range cfg.Rules {
+		for _, g := range r.Groups {
+			for _, m := range g.Members {
+				memberLines[m.Line] = true
+			}
+			for _, m := range g.Duplicates {
+				memberLines[m.Line] = true
+			}
+		}
+	}
+	for _, a := range cfg.Anchors {
+		if len(a.Uses) == 0 && !memberLines[a.Line] {
+			add(SeverityWarning, CodeUnusedAnchor, a.Line,
+				"add *"+a.Name+" to the creation rules that should use it, or remove it",
+				"anchor &%s is never used", a.Name)
+		}
+	}
+	for i, r := range cfg.Rules {
+		n := r.Index + 1
+		line := r.Line
+		if r.PathLine > 0 {
+			line = r.PathLine
+		}
+		if r.RegexErr != nil {
+			add(SeverityError, CodeBadRegex, line, "fix the regular expression (Go RE2 syntax)",
+				"creation rule %d: path_regex %q does not compile: %s", n, r.PathRegex, oneLine(r.RegexErr.Error()))
+		}
+		for _, k := range r.UnknownKeys {
+			hint := "remove it"
+			msg := fmt.Sprintf("creation rule %d: sops ignores the key %q", n, k.Name)
+			if k.Name == "filename_regex" {
+				hint = "rename it to path_regex"
+				if !r.HasPathRegex {
+					msg += ", so the rule matches every file"
+				}
+			} else if s := suggest(k.Name, ruleKeys); s != "" {
+				hint = fmt.Sprintf("did you mean %q?", s)
+				if s == "path_regex" && !r.HasPathRegex {
+					msg += ", so the rule matches every file"
+				}
+			}
+			add(SeverityError, CodeUnknownKey, k.Line, hint, "%s", msg)
+		}
+		for j := 0; j < i; j++ {
+			prev := cfg.Rules[j]
+			if prev.RegexErr != nil {
+				continue
+			}
+			reason := ""
+			switch {
+			case catchAll(prev):
+				reason = fmt.Sprintf("creation rule %d before it matches every path", prev.Index+1)
+			case r.HasPathRegex && prev.PathRegex == r.PathRegex:
+				reason = fmt.Sprintf("creation rule %d before it has the same path_regex", prev.Index+1)
+			}
+			if reason != "" {
+				add(SeverityError, CodeUnreachableRule, line,
+					"move it above creation rule "+fmt.Sprint(prev.Index+1)+", or remove it",
+					"creation rule %d is never used: %s", n, reason)
+				break
+			}
+		}
+		if r.SettingsErr != nil {
+			add(SeverityError, CodeBadSettings, r.Line, "keep only one of the *_suffix / *_regex / *_comment_regex keys",
+				"creation rule %d: %s", n, oneLine(r.SettingsErr.Error()))
+		}
+		if r.FlatAlsoSet {
+			add(SeverityWarning, CodeIgnoredFlatFields, r.Line, "move those recipients into key_groups",
+				"creation rule %d: recipient fields next to key_groups are ignored by sops", n)
+		}
+		if len(r.Groups) > 1 && r.ShamirThreshold == 0 {
+			add(SeverityWarning, CodeNoThreshold, r.Line,
+				"set shamir_threshold, or merge the groups if one was a stray \"- age:\"",
+				"creation rule %d has %d key groups and no shamir_threshold: a key from every group is needed to decrypt", n, len(r.Groups))
+		}
+		if len(r.Groups) == 0 {
+			add(SeverityError, CodeEmptyGroup, r.Line, "add recipients, or remove the rule",
+				"creation rule %d has no recipients: sops cannot encrypt with it", n)
+		}
+		for gi, g := range r.Groups {
+			where := fmt.Sprintf("creation rule %d", n)
+			if len(r.Groups) > 1 || r.KeyGroupsForm {
+				where += fmt.Sprintf(", key group %d", gi+1)
+			}
+			if len(g.Members) == 0 && len(g.Duplicates) == 0 {
+				add(SeverityError, CodeEmptyGroup, g.Line, "add recipients to it, or remove it",
+					"%s is empty", where)
+			}
+			for _, m := range g.Members {
+				if m.Err != nil {
+					reason := oneLine(m.Err.Error())
+					if i := strings.LastIndex(reason, ": "); i >= 0 {
+						reason = reason[i+2:]
+					}
+					add(SeverityError, CodeBadRecipient, m.Line, "copy the recipient again from its source (sopsfleet convert for SSH keys)",
+						"%s: invalid %s recipient %q: %s", where, m.Key.Type, abbreviate(m.Key.ID), reason)
+				}
+				if m.Key.Type == recipients.TypeAge && strings.HasPrefix(m.Key.ID, "ssh-") {
+					add(SeverityWarning, CodeSSHRecipient, m.Line,
+						"use the age recipient: sopsfleet convert (or ssh-to-age)",
+						"%s: %s is a native SSH recipient: sops-nix host identities cannot open it", where,
+						DisplayName(cfg, m.Key))
+				}
+			}
+			for _, m := range g.Duplicates {
+				add(SeverityWarning, CodeDuplicate, m.Line, "remove the second occurrence",
+					"%s: recipient %s is listed twice", where, DisplayName(cfg, m.Key))
+			}
+		}
+	}
+	return out
+}
+
+func abbreviate(s string) string {
+	if len(s) > 40 {
+		return s[:36] + "…"
+	}
+	return s
+}
+
+// suggest returns the candidate closest to s when it is close enough.
+func suggest(s string, candidates []string) string {
+	norm := strings.NewReplacer("-", "_", " ", "_").Replace(strings.ToLower(s))
+	best, bestD := "", 4
+	for _, c := range candidates {
+		d := editDistance(norm, c)
+		if d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best == "" && strings.HasSuffix(norm, "_regex") && strings.Contains(norm, "path") {
+		return "path_regex"
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

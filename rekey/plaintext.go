@@ -1,0 +1,495 @@
+package rekey
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
+)
+
+// PlainValue is a value (or comment) of a sops file that sops would have
+// encrypted, given the file's own encryption settings, but that is stored
+// in plaintext: something was added or edited after encryption.
+type PlainValue struct {
+	// Path is the key path from the document root ("db", "password"); items
+	// of a list share their list's path, as in sops.
+	Path []string
+	Line int
+	// Comment is true for a comment line (YAML and dotenv encrypt comments).
+	Comment bool
+}
+
+// encValue is the shape sops gives every encrypted value (aes/cipher.go).
+var encValue = regexp.MustCompile(`^ENC\[AES256_GCM,data:(.*),iv:(.*),tag:(.*),type:(.*)\]`)
+
+// encRules are a file's encryption settings, compiled. They decide, as
+// sops.Tree.shouldBeEncrypted does, whether a leaf is encrypted.
+type encRules struct {
+	unencSuffix, encSuffix                         string
+	unencRegex, encRegex, unencComment, encComment *regexp.Regexp
+	// invalid regexes in the metadata never match (sops ignores the error)
+	hasEncRegex, hasEncComment bool
+}
+
+var regexCache sync.Map // string → *regexp.Regexp (nil when invalid)
+
+func cachedRegex(s string) *regexp.Regexp {
+	if v, ok := regexCache.Load(s); ok {
+		return v.(*regexp.Regexp)
+	}
+	re, err := regexp.Compile(s)
+	if err != nil {
+		re = nil
+	}
+	regexCache.Store(s, re)
+	return re
+}
+
+func rulesOf(f *sopsfile.File) *encRules {
+	r := &encRules{
+		unencSuffix:   f.UnencryptedSuffix,
+		encSuffix:     f.EncryptedSuffix,
+		hasEncRegex:   f.EncryptedRegex != "",
+		hasEncComment: f.EncryptedCommentRegex != "",
+	}
+	// sops fills in the default "_unencrypted" suffix when no other setting
+	// is present; files written by sops carry it in their metadata.
+	if f.UnencryptedRegex != "" {
+		r.unencRegex = cachedRegex(f.UnencryptedRegex)
+	}
+	if f.EncryptedRegex != "" {
+		r.encRegex = cachedRegex(f.EncryptedRegex)
+	}
+	if f.UnencryptedCommentRegex != "" {
+		r.unencComment = cachedRegex(f.UnencryptedCommentRegex)
+	}
+	if f.EncryptedCommentRegex != "" {
+		r.encComment = cachedRegex(f.EncryptedCommentRegex)
+	}
+	return r
+}
+
+func match(re *regexp.Regexp, s string) bool { return re != nil && re.MatchString(s) }
+
+// shouldBeEncrypted mirrors sops.Tree.shouldBeEncrypted (sops v3.13.3,
+// sops.go): later settings override earlier ones in this order.
+func (r *encRules) shouldBeEncrypted(path []string, stack [][]string, isComment bool) bool {
+	encrypted := true
+	if r.unencSuffix != "" {
+		for _, v := range path {
+			if strings.HasSuffix(v, r.unencSuffix) {
+				encrypted = false
+				break
+			}
+		}
+	}
+	if r.encSuffix != "" {
+		encrypted = false
+		for _, v := range path {
+			if strings.HasSuffix(v, r.encSuffix) {
+				encrypted = true
+				break
+			}
+		}
+	}
+	if r.unencRegex != nil {
+		for _, p := range path {
+			if match(r.unencRegex, p) {
+				encrypted = false
+				break
+			}
+		}
+	}
+	if r.hasEncRegex {
+		encrypted = false
+		for _, p := range path {
+			if match(r.encRegex, p) {
+				encrypted = true
+				break
+			}
+		}
+	}
+	if r.unencComment != nil {
+	unenc:
+		for _, cs := range stack {
+			for _, c := range cs {
+				if match(r.unencComment, c) {
+					encrypted = false
+					break unenc
+				}
+			}
+		}
+	}
+	if r.hasEncComment {
+		encrypted = false
+		last := len(stack) - 1
+		lastLen := 0
+		if last >= 0 {
+			lastLen = len(stack[last])
+		}
+	enc:
+		for i, cs := range stack {
+			for j, c := range cs {
+				// sops does not encrypt the comment line that matches itself.
+				if isComment && i == last && j == lastLen-1 {
+					continue
+				}
+				if match(r.encComment, c) {
+					encrypted = true
+					break enc
+				}
+			}
+		}
+	}
+	return encrypted
+}
+
+// FindPlaintext returns the values of a sops YAML, JSON or dotenv file that
+// sops would have encrypted but that are stored in plaintext. It applies
+// the file's own settings (encrypted_regex, unencrypted_suffix, comment
+// regexes…) exactly as sops walks its tree. Other formats have nothing to
+// check (binary files hold one value; INI is not checked) and return nil.
+func FindPlaintext(f *sopsfile.File, data []byte) ([]PlainValue, error) {
+	r := rulesOf(f)
+	switch f.Format {
+	case sopsfile.FormatYAML:
+		return yamlPlaintext(r, data)
+	case sopsfile.FormatJSON:
+		return jsonPlaintext(r, data)
+	case sopsfile.FormatDotenv:
+		return dotenvPlaintext(r, data), nil
+	}
+	return nil, nil
+}
+
+// ---- YAML: mirrors stores/yaml (tree building with comments) and
+// sops.TreeBranch.walkBranch/walkSlice (comment stacks).
+
+type yamlWalker struct {
+	r     *encRules
+	lines [][]byte
+	cur   int // comment search cursor (0-based line index)
+	out   []PlainValue
+}
+
+func yamlPlaintext(r *encRules, data []byte) ([]PlainValue, error) {
+	w := &yamlWalker{r: r, lines: bytes.Split(data, []byte("\n"))}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return w.out, fmt.Errorf("yaml: %w", err)
+		}
+		// Every document is a branch of its own with a fresh comment stack.
+		w.branch(&doc, false, nil, nil, true)
+	}
+	return w.out, nil
+}
+
+// item of a sops tree branch or list, in tree order.
+type yitem struct {
+	comment string // comment text without '#', when isComment
+	isCmt   bool
+	line    int
+	key     string
+	value   *yaml.Node
+	handled bool // value comments already taken by the parent
+}
+
+func (w *yamlWalker) comments(text string, near int) []yitem {
+	if text == "" {
+		return nil
+	}
+	var items []yitem
+	for _, l := range strings.Split(text, "\n") {
+		if l == "" {
+			continue
+		}
+		items = append(items, yitem{isCmt: true, comment: l[1:], line: w.commentLine(l, near)})
+	}
+	return items
+}
+
+// commentLine finds the line of a comment: yaml.v3 does not record it. The
+// search moves forward through the file, as comments come in file order.
+func (w *yamlWalker) commentLine(c string, near int) int {
+	needle := []byte(c)
+	for _, start := range []int{w.cur, 0} {
+		for i := start; i < len(w.lines); i++ {
+			if bytes.Contains(w.lines[i], needle) {
+				w.cur = i + 1
+				return i + 1
+			}
+		}
+	}
+	return near
+}
+
+// branchItems lists a mapping's (or document's) items as sops builds them
+// (stores/yaml appendYamlNodeToTreeBranch).
+func (w *yamlWalker) branchItems(node *yaml.Node, handled bool, items []yitem, top bool) []yitem {
+	if !handled {
+		items = append(items, w.comments(node.HeadComment, node.Line)...)
+		items = append(items, w.comments(node.LineComment, node.Line)...)
+	}
+	switch node.Kind {
+	case yaml.DocumentNode:
+		for _, c := range node.Content {
+			items = w.branchItems(c, false, items, top)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			k, v := node.Content[i], node.Content[i+1]
+			items = append(items, w.comments(k.HeadComment, k.Line)...)
+			items = append(items, w.comments(k.LineComment, k.Line)...)
+			hv := v.Kind == yaml.ScalarNode || v.Kind == yaml.AliasNode
+			if hv {
+				items = append(items, w.comments(v.HeadComment, v.Line)...)
+				items = append(items, w.comments(v.LineComment, v.Line)...)
+			}
+			// The metadata is taken out of every document before the walk.
+			if !(top && k.Value == "sops") {
+				items = append(items, yitem{key: k.Value, value: v, line: k.Line, handled: hv})
+			}
+			if hv {
+				items = append(items, w.comments(v.FootComment, v.Line)...)
+			}
+			items = append(items, w.comments(k.FootComment, k.Line)...)
+		}
+	case yaml.AliasNode:
+		if node.Alias != nil {
+			items = w.branchItems(node.Alias, false, items, false)
+		}
+	}
+	if !handled {
+		items = append(items, w.comments(node.FootComment, node.Line)...)
+	}
+	return items
+}
+
+// branch walks a mapping as sops.TreeBranch.walkBranch does.
+func (w *yamlWalker) branch(node *yaml.Node, handled bool, path []string, stack [][]string, top bool) {
+	items := w.branchItems(node, handled, nil, top && node.Kind == yaml.DocumentNode)
+	stack = append(stack, nil)
+	for _, it := range items {
+		if it.isCmt {
+			stack[len(stack)-1] = append(stack[len(stack)-1], it.comment)
+			w.leafComment(it, path, stack)
+			continue
+		}
+		w.value(it.value, it.handled, append(path[:len(path):len(path)], it.key), stack, it.line)
+		stack[len(stack)-1] = nil
+	}
+}
+
+// sequence walks a list as sops.TreeBranch.walkSlice does.
+func (w *yamlWalker) sequence(node *yaml.Node, handled bool, path []string, stack [][]string) {
+	var items []yitem
+	if !handled {
+		items = append(items, w.comments(node.HeadComment, node.Line)...)
+		items = append(items, w.comments(node.LineComment, node.Line)...)
+	}
+	for _, c := range node.Content {
+		items = append(items, w.comments(c.HeadComment, c.Line)...)
+		items = append(items, w.comments(c.LineComment, c.Line)...)
+		items = append(items, yitem{value: c, line: c.Line, handled: true})
+		items = append(items, w.comments(c.FootComment, c.Line)...)
+	}
+	if !handled {
+		items = append(items, w.comments(node.FootComment, node.Line)...)
+	}
+	stack = append(stack, nil)
+	for _, it := range items {
+		if it.isCmt {
+			stack[len(stack)-1] = append(stack[len(stack)-1], it.comment)
+			w.leafComment(it, path, stack)
+			continue
+		}
+		w.value(it.value, it.handled, path, stack, it.line)
+		stack[len(stack)-1] = nil
+	}
+}
+
+func (w *yamlWalker) value(v *yaml.Node, handled bool, path []string, stack [][]string, line int) {
+	switch v.Kind {
+	case yaml.MappingNode:
+		w.branch(v, handled, path, stack, false)
+	case yaml.SequenceNode:
+		w.sequence(v, handled, path, stack)
+	case yaml.AliasNode:
+		if v.Alias != nil {
+			w.value(v.Alias, false, path, stack, line)
+		}
+	case yaml.ScalarNode:
+		if !w.r.shouldBeEncrypted(path, stack, false) {
+			return
+		}
+		switch v.ShortTag() {
+		case "!!null":
+			return // sops leaves nil alone
+		case "!!str":
+			if v.Value == "" || encValue.MatchString(v.Value) {
+				return
+			}
+		}
+		w.out = append(w.out, PlainValue{Path: clonePath(path), Line: v.Line})
+	}
+}
+
+func (w *yamlWalker) leafComment(it yitem, path []string, stack [][]string) {
+	if it.comment == "" || !w.r.shouldBeEncrypted(path, stack, true) {
+		return
+	}
+	if encValue.MatchString(it.comment) {
+		return
+	}
+	w.out = append(w.out, PlainValue{Path: clonePath(path), Line: it.line, Comment: true})
+}
+
+func clonePath(p []string) []string { return append([]string(nil), p...) }
+
+// ---- JSON: mirrors stores/json (no comments).
+
+type jsonWalker struct {
+	r     *encRules
+	dec   *json.Decoder
+	nl    []int // offsets of newlines
+	out   []PlainValue
+	depth int
+}
+
+func jsonPlaintext(r *encRules, data []byte) ([]PlainValue, error) {
+	w := &jsonWalker{r: r, dec: json.NewDecoder(bytes.NewReader(data))}
+	w.dec.UseNumber()
+	for i, b := range data {
+		if b == '\n' {
+			w.nl = append(w.nl, i)
+		}
+	}
+	tok, err := w.dec.Token()
+	if err != nil {
+		return nil, fmt.Errorf("json: %w", err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, errors.New("json: the document is not an object")
+	}
+	if err := w.object(nil, true); err != nil {
+		return w.out, fmt.Errorf("json: %w", err)
+	}
+	return w.out, nil
+}
+
+func (w *jsonWalker) line() int {
+	off := int(w.dec.InputOffset())
+	return sort.SearchInts(w.nl, off) + 1
+}
+
+// object walks the members of an object whose '{' was read.
+func (w *jsonWalker) object(path []string, top bool) error {
+	for w.dec.More() {
+		tok, err := w.dec.Token()
+		if err != nil {
+			return err
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return fmt.Errorf("line %d: object key is not a string", w.line())
+		}
+		if top && key == "sops" {
+			if err := w.skip(); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := w.value(append(path[:len(path):len(path)], key)); err != nil {
+			return err
+		}
+	}
+	_, err := w.dec.Token() // '}'
+	return err
+}
+
+func (w *jsonWalker) value(path []string) error {
+	tok, err := w.dec.Token()
+	if err != nil {
+		return err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			return w.object(path, false)
+		case '[':
+			for w.dec.More() {
+				if err := w.value(path); err != nil {
+					return err
+				}
+			}
+			_, err := w.dec.Token() // ']'
+			return err
+		}
+		return fmt.Errorf("line %d: unexpected %q", w.line(), t)
+	case nil:
+		return nil
+	case string:
+		if t == "" || encValue.MatchString(t) {
+			return nil
+		}
+	}
+	if w.r.shouldBeEncrypted(path, nil, false) {
+		w.out = append(w.out, PlainValue{Path: clonePath(path), Line: w.line()})
+	}
+	return nil
+}
+
+func (w *jsonWalker) skip() error {
+	var v json.RawMessage
+	return w.dec.Decode(&v)
+}
+
+// ---- dotenv: mirrors stores/dotenv (KEY=VALUE lines, '#' comments; keys
+// starting with "sops_" are metadata).
+
+func dotenvPlaintext(r *encRules, data []byte) []PlainValue {
+	var out []PlainValue
+	stack := [][]string{nil}
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		if line[0] == '#' {
+			c := string(line[1:])
+			stack[0] = append(stack[0], c)
+			if c != "" && r.shouldBeEncrypted(nil, stack, true) && !encValue.MatchString(c) {
+				out = append(out, PlainValue{Line: i + 1, Comment: true})
+			}
+			continue
+		}
+		pos := bytes.IndexByte(line, '=')
+		if pos < 0 {
+			continue
+		}
+		key, val := string(line[:pos]), string(line[pos+1:])
+		if strings.HasPrefix(key, "sops_") {
+			continue
+		}
+		if val != "" && r.shouldBeEncrypted([]string{key}, stack, false) && !encValue.MatchString(val) {
+			out = append(out, PlainValue{Path: []string{key}, Line: i + 1})
+		}
+		stack[0] = nil
+	}
+	return out
+}
