@@ -1,0 +1,365 @@
+package rekey
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+
+	"github.com/sopsfleet/sopsfleet/internal/atomicfile"
+	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
+	"github.com/sopsfleet/sopsfleet/recipients"
+)
+
+// Status is the outcome for one file.
+type Status string
+
+// The outcomes of [Run].
+const (
+	StatusUnchanged Status = "unchanged" // already as wanted: not rewritten
+	StatusUpdated   Status = "updated"   // recipients added/removed (or re-split)
+	StatusRotated   Status = "rotated"   // new data key
+	StatusOK        Status = "ok"        // Verify: the change can be made
+	StatusFailed    Status = "failed"    // left untouched; see Error
+)
+
+// Change is one recipient added to or removed from a file.
+type Change struct {
+	Type  recipients.KeyType `json:"type"`
+	Key   string             `json:"key"`
+	Name  string             `json:"name,omitempty"`
+	Group int                `json:"group"` // from 1
+}
+
+// Result is what [Run] did (or, with DryRun, would do) to one file.
+type Result struct {
+	Path   string `json:"path"`
+	Status Status `json:"status"`
+	// DryRun: nothing was decrypted or written; Status is what would happen.
+	DryRun  bool     `json:"dry_run,omitempty"`
+	Added   []Change `json:"added"`
+	Removed []Change `json:"removed"`
+	// AllStanzasChanged: the data key was split again for several key groups
+	// (Shamir) or rotated, so every entry was rewritten.
+	AllStanzasChanged bool `json:"all_stanzas_changed,omitempty"`
+	// ThresholdFrom/To are the effective Shamir thresholds when they differ.
+	ThresholdFrom int    `json:"threshold_from,omitempty"`
+	ThresholdTo   int    `json:"threshold_to,omitempty"`
+	Error         string `json:"error,omitempty"`
+	Err           error  `json:"-"`
+	// Plan is the plan the result comes from (nil when the file could not be
+	// read or planned).
+	Plan *Plan `json:"-"`
+}
+
+// Options configure [Run].
+type Options struct {
+	// Config is the parsed .sops.yaml the wanted groups come from.
+	Config *recipients.Config
+	// ConfigPath is the .sops.yaml sops' own loader reads, for the settings
+	// of non-age keys (KMS context…) and the stores settings used when a file
+	// must be re-emitted. Empty: none.
+	ConfigPath string
+	// Rotate gives every file a new data key.
+	Rotate bool
+	// DryRun plans only: nothing is decrypted, nothing written.
+	DryRun bool
+	// Verify checks that every change can be made (the data key opens where
+	// it is needed) without writing anything.
+	Verify bool
+	// Jobs is the number of files worked on at once (0: number of CPUs).
+	Jobs int
+	// Opener returns the data-key opener; it is called at most once, and
+	// only when a file needs its data key (so removing recipients without
+	// rotation never loads or asks for an identity).
+	Opener func() (*sopsfile.Opener, error)
+	// NameSources are further configs to name keys from (the config before
+	// an edit, which still names the removed keys).
+	NameSources []*recipients.Config
+	// Progress, if set, is called after each file, never concurrently.
+	Progress func(done, total int, r *Result)
+}
+
+// Run updates the keys of files (paths of sops-encrypted files) to match
+// opts.Config. Results are in the order of files. A file that fails is left
+// untouched and never stops the others.
+func Run(ctx context.Context, files []string, opts Options) []Result {
+	e := &engine{opts: opts}
+	results := make([]Result, len(files))
+	jobs := opts.Jobs
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	if jobs > len(files) {
+		jobs = len(files)
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	for w := 0; w < jobs; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := ctx.Err(); err != nil {
+					results[i] = failed(files[i], fmt.Errorf("not processed: %v", err))
+				} else {
+					results[i] = e.process(files[i])
+				}
+				if opts.Progress != nil {
+					mu.Lock()
+					done++
+					opts.Progress(done, len(files), &results[i])
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return results
+}
+
+// Totals counts results by status.
+func Totals(results []Result) map[Status]int {
+	t := map[Status]int{}
+	for _, r := range results {
+		t[r.Status]++
+	}
+	return t
+}
+
+type engine struct {
+	opts     Options
+	openOnce sync.Once
+	opener   *sopsfile.Opener
+	openErr  error
+}
+
+func (e *engine) getOpener() (*sopsfile.Opener, error) {
+	e.openOnce.Do(func() {
+		if e.opts.Opener == nil {
+			e.openErr = errors.New("no identities")
+			return
+		}
+		e.opener, e.openErr = e.opts.Opener()
+	})
+	return e.opener, e.openErr
+}
+
+func failed(path string, err error) Result {
+	return Result{Path: path, Status: StatusFailed, Err: err, Error: err.Error()}
+}
+
+func (e *engine) process(path string) Result {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return failed(path, readErr(err))
+	}
+	f, err := sopsfile.Parse(path, data)
+	if err != nil {
+		return failed(path, err)
+	}
+	plan, err := PlanFile(e.opts.Config, f, e.opts.Rotate)
+	if err != nil {
+		return failed(path, err)
+	}
+	r := e.describe(path, plan)
+	if plan.Action == ActionNone {
+		r.Status = StatusUnchanged
+		return r
+	}
+	if e.opts.DryRun {
+		r.DryRun = true
+		return r
+	}
+	var key []byte
+	if plan.NeedsDataKey() {
+		op, err := e.getOpener()
+		if err != nil {
+			return e.fail(r, err)
+		}
+		key, err = op.OpenDataKey(f, data)
+		if err != nil {
+			return e.fail(r, err)
+		}
+		defer clear(key)
+	}
+	if e.opts.Verify {
+		r.Status = StatusOK
+		return r
+	}
+	out, err := e.apply(plan, data, key)
+	if err != nil {
+		return e.fail(r, err)
+	}
+	if err := verifyOutput(path, out, plan); err != nil {
+		return e.fail(r, err)
+	}
+	if err := atomicfile.WriteFile(path, out, atomicfile.Options{Expect: data}); err != nil {
+		if errors.Is(err, atomicfile.ErrChanged) {
+			err = atomicfile.ErrChanged
+		}
+		return e.fail(r, err)
+	}
+	return r
+}
+
+func (e *engine) fail(r Result, err error) Result {
+	r.Status = StatusFailed
+	r.Err = err
+	r.Error = err.Error()
+	return r
+}
+
+func readErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// describe fills a result from a plan, with the status the plan leads to.
+func (e *engine) describe(path string, p *Plan) Result {
+	r := Result{Path: path, Plan: p, Added: []Change{}, Removed: []Change{}}
+	for _, d := range p.Diffs {
+		for _, m := range d.Missing {
+			r.Added = append(r.Added, Change{Type: m.Key.Type, Key: m.Key.ID, Name: memberName(e.opts.Config, m), Group: d.Group + 1})
+		}
+		for _, s := range d.Extra {
+			r.Removed = append(r.Removed, Change{Type: s.Key.Type, Key: s.Key.ID, Name: e.nameOf(s.Key), Group: d.Group + 1})
+		}
+	}
+	if p.ThresholdFrom != p.ThresholdTo {
+		r.ThresholdFrom, r.ThresholdTo = p.ThresholdFrom, p.ThresholdTo
+	}
+	switch p.Action {
+	case ActionRotate:
+		r.Status = StatusRotated
+		r.AllStanzasChanged = true
+	case ActionReshare:
+		r.Status = StatusUpdated
+		r.AllStanzasChanged = true
+	case ActionRewrap:
+		r.Status = StatusUpdated
+	default:
+		r.Status = StatusUnchanged
+	}
+	return r
+}
+
+func memberName(cfg *recipients.Config, m recipients.Member) string {
+	if m.Name != "" {
+		return m.Name
+	}
+	return cfg.NameOf(m.Key)
+}
+
+// nameOf names a key from the config, else from the name sources.
+func (e *engine) nameOf(k recipients.Key) string {
+	if n := e.opts.Config.NameOf(k); n != "" {
+		return n
+	}
+	for _, c := range e.opts.NameSources {
+		if c == nil {
+			continue
+		}
+		if n := c.NameOf(k); n != "" {
+			return n
+		}
+	}
+	return ""
+}
+
+// apply computes the new bytes of the file for plan.
+func (e *engine) apply(p *Plan, data, key []byte) ([]byte, error) {
+	f := p.File
+	switch p.Action {
+	case ActionRewrap:
+		out := data
+		cur := f
+		if removed := p.Removed(); len(removed) > 0 {
+			var err error
+			out, err = removeStanzas(cur, out, removed)
+			if err != nil {
+				return nil, err
+			}
+			if cur, err = sopsfile.Parse(f.Path, out); err != nil {
+				return nil, fmt.Errorf("after removing entries: %v", err)
+			}
+		}
+		if added := p.Added(); len(added) > 0 {
+			op, err := e.getOpener()
+			if err != nil {
+				return nil, err
+			}
+			keys := make([]recipients.Key, len(added))
+			for i, m := range added {
+				keys[i] = m.Key
+			}
+			rs, err := sopsfile.ResolveRecipients([][]recipients.Key{keys}, e.opts.ConfigPath, f.Path, f, data)
+			if err != nil {
+				return nil, err
+			}
+			enc, err := op.EncryptGroups(rs, [][]byte{key})
+			if err != nil {
+				return nil, err
+			}
+			out, err = addStanzas(cur, out, enc[0])
+			if err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	case ActionReshare, ActionRotate:
+		op, err := e.getOpener()
+		if err != nil {
+			return nil, err
+		}
+		rs, err := sopsfile.ResolveRecipients(wantedKeys(p.Wanted), e.opts.ConfigPath, f.Path, f, data)
+		if err != nil {
+			return nil, err
+		}
+		if p.Action == ActionRotate {
+			return op.Rotate(f, data, key, rs, p.ThresholdTo, e.opts.ConfigPath)
+		}
+		parts, err := sopsfile.SplitDataKey(key, len(rs), p.ThresholdTo)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			for _, part := range parts {
+				clear(part)
+			}
+		}()
+		enc, err := op.EncryptGroups(rs, parts)
+		if err != nil {
+			return nil, err
+		}
+		return replaceKeyGroups(f, data, enc, p.ThresholdTo, e.opts.ConfigPath)
+	}
+	return data, nil
+}
+
+// verifyOutput re-reads the new bytes and checks that they hold exactly the
+// wanted groups: a last guard before anything is written.
+func verifyOutput(path string, out []byte, p *Plan) error {
+	f, err := sopsfile.Parse(path, out)
+	if err != nil {
+		return fmt.Errorf("internal error: the updated file does not parse: %v", err)
+	}
+	if d := DiffGroups(p.Wanted, f.Groups); len(d) > 0 {
+		return fmt.Errorf("internal error: the updated file does not have the wanted recipients")
+	}
+	if got := EffectiveThreshold(f.ShamirThreshold, len(f.Groups)); got != p.ThresholdTo {
+		return fmt.Errorf("internal error: the updated file has shamir_threshold %d, want %d", got, p.ThresholdTo)
+	}
+	return nil
+}
