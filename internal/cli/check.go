@@ -1,14 +1,109 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
 
-// STUB: replaced by the issue that owns this command.
+	"github.com/spf13/cobra"
+
+	"github.com/sopsfleet/sopsfleet/internal/version"
+	"github.com/sopsfleet/sopsfleet/rekey"
+)
+
+// checkOptions are the inputs of sopsfleet check.
+type checkOptions struct {
+	g      *globalOptions
+	IO     *IOStreams
+	Paths  []string
+	Format string
+	Strict bool
+}
+
 func newCheckCmd(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "check",
-		Short: "(not yet implemented)",
+	opts := &checkOptions{g: g, IO: g.IO}
+	cmd := &cobra.Command{
+		Use:   "check [PATH...]",
+		Short: "Prove that every encrypted file matches .sops.yaml, and lint .sops.yaml",
+		Long: `Check that every sops-encrypted file is encrypted to exactly the recipients
+.sops.yaml asks for, and that .sops.yaml itself is sound. It reads metadata
+only: no private key, no network, nothing decrypted. All five sops formats
+(YAML, JSON, dotenv, INI, binary) are read.
+
+Without PATH, every file below the folder of .sops.yaml is checked. With
+files (as pre-commit passes them), only those files and .sops.yaml are.
+
+Findings (stable codes; see docs/check.md):
+  drift, threshold       recipients or Shamir threshold differ from .sops.yaml
+  no-rule                an encrypted file no creation rule matches
+  plaintext              a value stored in plaintext that sops would encrypt
+  plaintext-comment      (warning) a plaintext comment that sops would encrypt
+  unencrypted            (warning) a file a path_regex selects is not encrypted
+  metadata, unreadable   broken sops metadata
+  bad-recipient, duplicate-recipient, unused-anchor, unreachable-rule,
+  bad-regex, unknown-key, unknown-top-level, no-threshold, ssh-recipient,
+  sops-yml, empty-group, ignored-flat-keys, bad-settings, no-creation-rules
+                         mistakes in .sops.yaml
+
+Exit status: 0 no errors (warnings allowed unless --strict), 1 findings,
+2 usage error or an unreadable .sops.yaml.`,
+		Example: `  sopsfleet check
+  sopsfleet check secrets/db.yaml secrets/api.env
+  sopsfleet check --format github
+  sopsfleet check --format sarif > sopsfleet.sarif`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return failErr(errNotImplemented)
+			opts.Paths = args
+			return runCheck(opts)
 		},
 	}
+	f := cmd.Flags()
+	f.StringVarP(&opts.Format, "format", "f", "text", "output format: text, json, github or sarif")
+	f.BoolVar(&opts.Strict, "strict", false, "exit 1 on warnings too")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(
+		[]string{"text", "json", "github", "sarif"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func runCheck(opts *checkOptions) error {
+	switch opts.Format {
+	case "text", "json", "github", "sarif":
+	default:
+		return usageErrorf("invalid --format %q: want text, json, github or sarif", opts.Format)
+	}
+	sc, err := scanRepo(opts.g, opts.Paths, true)
+	if err != nil {
+		return err
+	}
+	findings := rekey.Check(sc.Result, sc.ConfigShown)
+	rekey.SortFindings(findings, sc.ConfigShown)
+	files := 0
+	for _, r := range sc.Result.Files {
+		if r.Encrypted() {
+			files++
+		}
+	}
+	out := opts.IO.Out
+	switch opts.Format {
+	case "json":
+		err = rekey.WriteJSON(out, findings, files)
+	case "github":
+		err = rekey.WriteGitHub(out, findings)
+	case "sarif":
+		err = rekey.WriteSARIF(out, findings, version.String())
+	default:
+		st := styles(opts.IO.OutColor())
+		err = rekey.WriteText(out, findings, func(s rekey.Severity, text string) string {
+			if s == rekey.SeverityError {
+				return st.Error.Render(text)
+			}
+			return st.Warning.Render(text)
+		})
+	}
+	if err != nil {
+		return failErr(fmt.Errorf("writing the findings: %w", err))
+	}
+	opts.IO.Infof("%s", rekey.Summary(findings, files))
+	errs := rekey.Errors(findings)
+	if errs > 0 || (opts.Strict && len(findings) > 0) {
+		return errFindings
+	}
+	return nil
 }

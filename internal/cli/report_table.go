@@ -1,0 +1,155 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/lipgloss/table"
+	"golang.org/x/term"
+
+	"github.com/sopsfleet/sopsfleet/rekey"
+)
+
+// defaultWidth is used when stdout is not a terminal and COLUMNS is unset.
+const defaultWidth = 120
+
+// outWidth is the width the report may use: the terminal's, else $COLUMNS,
+// else defaultWidth.
+func outWidth(ios *IOStreams) int {
+	if f, ok := ios.Out.(*os.File); ok && ios.OutTTY {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
+			return w
+		}
+	}
+	if ios.Getenv != nil {
+		if n, err := strconv.Atoi(ios.Getenv("COLUMNS")); err == nil && n > 0 {
+			return n
+		}
+	}
+	return defaultWidth
+}
+
+// writeMatrix prints the access matrix: a lipgloss table on a terminal,
+// plain aligned text when piped. Too many recipients for the width: columns
+// are numbered (with a key below); still too many: the report is shown per
+// recipient instead.
+func writeMatrix(ios *IOStreams, rep *rekey.Report) error {
+	if len(rep.Files) == 0 {
+		_, err := fmt.Fprintln(ios.Out, "no encrypted files found")
+		return err
+	}
+	width := outWidth(ios)
+	tty := ios.OutTTY
+	fits := func(numbered bool) bool {
+		header, rows := rep.Matrix(numbered)
+		w := rekey.MatrixWidth(header, rows)
+		if tty {
+			w += len(header) + 1 + len(header) // borders and padding
+		}
+		return w <= width
+	}
+	numbered := false
+	if !fits(false) {
+		if !fits(true) {
+			ios.Hintf("too many recipients for a matrix %d columns wide: showing the files of each recipient", width)
+			list := rep.ByRecipient()
+			if tty {
+				writeByRecipientTable(ios, list)
+				return nil
+			}
+			return rekey.WriteByRecipientText(ios.Out, list)
+		}
+		numbered = true
+	}
+	if !tty {
+		return rekey.WriteReportText(ios.Out, rep, numbered)
+	}
+	st := styles(ios.OutColor())
+	header, rows := rep.Matrix(numbered)
+	t := table.New().
+		Border(lipgloss.RoundedBorder()).
+		BorderStyle(st.Renderer.NewStyle().Inherit(st.Faint)).
+		Headers(header...).
+		Rows(rows...).
+		StyleFunc(func(row, col int) lipgloss.Style {
+			s := st.Renderer.NewStyle().Padding(0, 1)
+			if row == table.HeaderRow {
+				return s.Inherit(st.Header)
+			}
+			if col == 0 || row < 0 || row >= len(rows) || col >= len(rows[row]) {
+				return s
+			}
+			cell := rows[row][col]
+			switch {
+			case strings.Contains(cell, "✗"):
+				return s.Inherit(st.Bad)
+			case strings.Contains(cell, "+"):
+				return s.Inherit(st.Warning)
+			case strings.Contains(cell, "•"):
+				return s.Inherit(st.Faint)
+			case strings.Contains(cell, "✓"):
+				return s.Inherit(st.OK)
+			}
+			return s
+		})
+	var b strings.Builder
+	b.WriteString(t.Render() + "\n")
+	if numbered {
+		for _, l := range rep.ColumnKey() {
+			b.WriteString(st.Faint.Render(l) + "\n")
+		}
+	}
+	for _, l := range rep.Legend() {
+		b.WriteString(st.Faint.Render(l) + "\n")
+	}
+	for _, l := range rep.Unreadable() {
+		b.WriteString(st.Bad.Render("unreadable: ") + l + "\n")
+	}
+	_, err := fmt.Fprint(ios.Out, b.String())
+	return err
+}
+
+// writeByRecipientTable prints the per-recipient view on a terminal: a
+// summary table, then each recipient's files.
+func writeByRecipientTable(ios *IOStreams, list []rekey.RecipientFiles) {
+	st := styles(ios.OutColor())
+	header, rows := rekey.ByRecipientRows(list)
+	t := table.New().
+		Border(lipgloss.RoundedBorder()).
+		BorderStyle(st.Renderer.NewStyle().Inherit(st.Faint)).
+		Headers(header...).
+		Rows(rows...).
+		StyleFunc(func(row, col int) lipgloss.Style {
+			s := st.Renderer.NewStyle().Padding(0, 1)
+			if row == table.HeaderRow {
+				return s.Inherit(st.Header)
+			}
+			return s
+		})
+	var b strings.Builder
+	b.WriteString(t.Render() + "\n")
+	for _, rf := range list {
+		if len(rf.Files) == 0 && len(rf.Missing) == 0 {
+			continue
+		}
+		b.WriteString("\n" + st.Bold.Render(rf.Recipient.Label) + " " + st.Faint.Render(rf.Recipient.Key.String()) + "\n")
+		for _, f := range rf.Files {
+			note := rekey.FileNote(f)
+			line := "  " + st.OK.Render(rekey.AccessSymbol(f.Access)) + " " + f.Path
+			if f.Access == rekey.AccessExtra {
+				line = "  " + st.Warning.Render("+") + " " + f.Path
+			}
+			if note != "" {
+				line += "  " + st.Faint.Render(note)
+			}
+			b.WriteString(line + "\n")
+		}
+		for _, p := range rf.Missing {
+			b.WriteString("  " + st.Bad.Render("✗") + " " + p + "  " + st.Faint.Render("missing: .sops.yaml wants it") + "\n")
+		}
+	}
+	fmt.Fprint(ios.Out, b.String())
+}
