@@ -469,7 +469,7 @@ func fileFindings(cfg *recipients.Config, r *FileResult) []Finding {
 			continue
 		}
 		add(SeverityError, CodePlaintext, p.Line,
-			"encrypt the value: sops edit "+shellQuote(r.Path)+" (then rotate it: it is in version control history)",
+			"remove the line, add the value with sops edit "+shellQuote(r.Path)+", and rotate the secret (git history has it)",
 			"value of %q is stored in plaintext; sops cannot decrypt the file", where)
 	}
 	return out

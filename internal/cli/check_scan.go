@@ -41,6 +41,14 @@ func scanRepo(g *globalOptions, paths []string, plaintext bool) (*scanned, error
 			return nil, usageErr(err)
 		}
 	}
+	// A changed .sops.yaml (pre-commit passes it among the changed files)
+	// changes what every file should be encrypted to: check them all.
+	for _, p := range paths {
+		if absOr(p) == absOr(cfgPath) {
+			paths = nil
+			break
+		}
+	}
 	cwd, _ := os.Getwd()
 	display := func(abs string) string { return displayPath(cwd, abs) }
 	res, err := rekey.Scan(rekey.ScanOptions{

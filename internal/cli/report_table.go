@@ -96,7 +96,7 @@ func writeMatrix(ios *IOStreams, rep *rekey.Report) error {
 			return s
 		})
 	var b strings.Builder
-	b.WriteString(t.Render() + "\n")
+	b.WriteString(t.Render() + "\n\n")
 	if numbered {
 		for _, l := range rep.ColumnKey() {
 			b.WriteString(st.Faint.Render(l) + "\n")
