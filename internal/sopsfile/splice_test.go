@@ -354,6 +354,30 @@ func TestSpliceSopsKeyGroups(t *testing.T) {
 		}
 		sopsAgrees(t, name, out)
 		mustDecrypt(t, name, out, plain, k1, k3)
+		// A new type list inside a group, indented like its siblings.
+		pgp := NewStanza{Group: 0, Key: recipients.Key{Type: recipients.TypePGP, ID: "0123456789ABCDEF0123456789ABCDEF01234567"}, Fields: []Field{
+			{Name: "fp", Value: "0123456789ABCDEF0123456789ABCDEF01234567"},
+			{Name: "created_at", Value: "2026-01-02T03:04:05Z"},
+			{Name: "enc", Value: "-----BEGIN PGP MESSAGE-----\n\nnot a real message\n-----END PGP MESSAGE-----"},
+		}}
+		withPGP, err := AddStanzas(mustParse(t, name, out), out, []NewStanza{pgp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sopsAgrees(t, name, withPGP)
+		if name == "secrets.yaml" {
+			indentOf := func(prefix string) int {
+				for _, l := range strings.Split(string(withPGP), "\n") {
+					if strings.HasPrefix(strings.TrimLeft(l, " "), prefix) {
+						return len(l) - len(strings.TrimLeft(l, " "))
+					}
+				}
+				return -1
+			}
+			if indentOf("pgp:") != indentOf("hc_vault:") || indentOf("- created_at:") != indentOf("- enc:") {
+				t.Fatalf("new list not indented like its siblings:\n%s", withPGP)
+			}
+		}
 		rm, err := RemoveStanzas(mustParse(t, name, out), out, []recipients.Key{ageK(k2)})
 		if err != nil {
 			t.Fatal(err)

@@ -23,7 +23,7 @@ type yamlEditor struct {
 
 type yamlStyle struct {
 	step       int // indentation of the sops mapping's keys
-	listOff    int // dash indentation relative to the list's key
+	listOff    int // dash indentation relative to the parent mapping (sops keys, or a key group item's dash)
 	keyOff     int // key column relative to the dash
 	contentOff int // block scalar content relative to the item's dash
 }
@@ -173,7 +173,7 @@ func (e *yamlEditor) measure() {
 		if n.Kind == yaml.MappingNode {
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
-				if v.Kind == yaml.SequenceNode && v.Style&yaml.FlowStyle == 0 && len(v.Content) > 0 && !found {
+				if n == e.root && v.Kind == yaml.SequenceNode && v.Style&yaml.FlowStyle == 0 && len(v.Content) > 0 && !found {
 					if _, _, dash, err := e.item(v.Content[0]); err == nil {
 						e.style.listOff = dash - (k.Column - 1)
 						if it := v.Content[0]; it.Kind == yaml.MappingNode && it.Line == e.lineOfDash(it) {
@@ -363,12 +363,20 @@ func (e *yamlEditor) editList(parent *yaml.Node, t recipients.KeyType, drop []in
 		}
 		return append(edits, edit{at, at, b.String()}), nil
 	}
-	// A new list, or an empty one ("age: []", "age:").
+	// A new list, or an empty one ("age: []", "age:"). Its dash goes one
+	// step in from the parent mapping's indentation (the dash of a
+	// key_groups item, or the sops keys' column), as yaml.v3 writes it.
 	keyCol := parent.Content[0].Column - 1
+	base := keyCol
+	if parent != e.root {
+		if _, _, dash, err := e.item(parent); err == nil {
+			base = dash
+		}
+	}
 	var b strings.Builder
 	b.WriteString(string(t) + ":" + e.nl)
 	for _, fs := range add {
-		e.renderItem(&b, sortFields(append([]Field(nil), fs...)), keyCol+e.style.listOff, e.style.keyOff)
+		e.renderItem(&b, sortFields(append([]Field(nil), fs...)), base+e.style.listOff, e.style.keyOff)
 	}
 	if k != nil {
 		last := e.entryEnd(k.Line, k.Column-1)
@@ -534,7 +542,7 @@ func (e *yamlEditor) replace(groups [][]NewStanza, threshold int) ([]edit, error
 				b.WriteString(string(t) + ":" + e.nl)
 				for _, s := range g {
 					if s.Key.Type == t {
-						e.renderItem(&b, sortFields(append([]Field(nil), s.Fields...)), keyCol+e.style.listOff, e.style.keyOff)
+						e.renderItem(&b, sortFields(append([]Field(nil), s.Fields...)), dash+e.style.listOff, e.style.keyOff)
 					}
 				}
 			}
