@@ -86,7 +86,20 @@ type Options struct {
 // opts.Config. Results are in the order of files. A file that fails is left
 // untouched and never stops the others.
 func Run(ctx context.Context, files []string, opts Options) []Result {
+	found := make([]sopsfile.Found, len(files))
+	for i, p := range files {
+		found[i].Path = p
+	}
+	return RunFound(ctx, found, opts)
+}
+
+// RunFound is [Run] on files already read and parsed by
+// [sopsfile.DiscoverParsed], so that nothing is read or parsed twice. An
+// entry without Data is read from disk. A file is still only written when
+// it has not changed on disk since it was read.
+func RunFound(ctx context.Context, found []sopsfile.Found, opts Options) []Result {
 	e := &engine{opts: opts}
+	files := found
 	results := make([]Result, len(files))
 	jobs := opts.Jobs
 	if jobs <= 0 {
@@ -105,7 +118,7 @@ func Run(ctx context.Context, files []string, opts Options) []Result {
 			defer wg.Done()
 			for i := range next {
 				if err := ctx.Err(); err != nil {
-					results[i] = failed(files[i], fmt.Errorf("not processed: %v", err))
+					results[i] = failed(files[i].Path, fmt.Errorf("not processed: %v", err))
 				} else {
 					results[i] = e.process(files[i])
 				}
@@ -157,14 +170,20 @@ func failed(path string, err error) Result {
 	return Result{Path: path, Status: StatusFailed, Err: err, Error: err.Error()}
 }
 
-func (e *engine) process(path string) Result {
-	data, err := os.ReadFile(path)
+func (e *engine) process(in sopsfile.Found) Result {
+	path, data, f, err := in.Path, in.Data, in.File, in.Err
 	if err != nil {
 		return failed(path, readErr(err))
 	}
-	f, err := sopsfile.Parse(path, data)
-	if err != nil {
-		return failed(path, err)
+	if data == nil {
+		if data, err = os.ReadFile(path); err != nil {
+			return failed(path, readErr(err))
+		}
+	}
+	if f == nil {
+		if f, err = sopsfile.Parse(path, data); err != nil {
+			return failed(path, err)
+		}
 	}
 	plan, err := PlanFile(e.opts.Config, f, e.opts.Rotate)
 	if err != nil {
@@ -199,8 +218,12 @@ func (e *engine) process(path string) Result {
 	if err != nil {
 		return e.fail(r, err)
 	}
-	if err := verifyOutput(path, out, plan); err != nil {
-		return e.fail(r, err)
+	// The splicing functions re-read and check what they write; output
+	// re-emitted through sops' store is checked here.
+	if plan.Action != ActionRewrap {
+		if err := verifyOutput(path, out, plan); err != nil {
+			return e.fail(r, err)
+		}
 	}
 	if err := atomicfile.WriteFile(path, out, atomicfile.Options{Expect: data}); err != nil {
 		if errors.Is(err, atomicfile.ErrChanged) {

@@ -110,7 +110,7 @@ func runUpdatekeys(o *updatekeysOptions) error {
 			return usageErrorf("cannot read %q: %v", r, ukUnwrapPathErr(err))
 		}
 	}
-	files, ignored, err := sopsfile.Discover(roots)
+	files, ignored, err := sopsfile.DiscoverParsed(roots, o.Jobs)
 	if err != nil {
 		return failErr(err)
 	}
@@ -152,7 +152,7 @@ func runUpdatekeys(o *updatekeysOptions) error {
 	if ids != nil {
 		opts.Opener = ids.opener
 	}
-	results := rekey.Run(context.Background(), files, opts)
+	results := rekey.RunFound(context.Background(), files, opts)
 	bar.Done()
 	if o.JSON {
 		if err := writeUpdatekeysJSON(g, configPath, o, results); err != nil {
