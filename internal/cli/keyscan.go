@@ -138,7 +138,7 @@ func runKeyscan(o *keyscanOptions) error {
 	for i, r := range results {
 		target := o.Targets[i]
 		if r.err != nil {
-			ios.Errorf("%s: %v", target, r.err)
+			ios.Errorf("%v", r.err) // the error starts with host:port
 			failed++
 			continue
 		}

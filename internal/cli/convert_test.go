@@ -1,0 +1,256 @@
+package cli
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// vectorKey reads a throwaway test key of recipients/testdata/vectors.
+func vectorKey(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "recipients", "testdata", "vectors", "keys", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// vectorExpected returns the expected.tsv column for input and mode.
+func vectorExpected(t *testing.T, input, mode string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "recipients", "testdata", "vectors", "expected.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		c := strings.Split(line, "\t")
+		if len(c) == 4 && c[0] == input && c[1] == mode {
+			return c[3]
+		}
+	}
+	t.Fatalf("no vector %s %s", input, mode)
+	return ""
+}
+
+func writeTemp(t *testing.T, dir, name string, data []byte, perm os.FileMode) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, perm); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, perm); err != nil { // umask-proof
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestConvertPrivateRefusesTerminal(t *testing.T) {
+	dir := t.TempDir()
+	key := writeTemp(t, dir, "k01", vectorKey(t, "k01"), 0o600)
+	want := vectorExpected(t, "k01", "private") + "\n"
+
+	ios, out, errOut := TestIO("")
+	ios.OutTTY = true
+	if code := Run(ios, []string{"convert", "--private-key", key}); code != ExitUsage {
+		t.Fatalf("exit %d, want %d", code, ExitUsage)
+	}
+	if out.Len() != 0 {
+		t.Fatalf("printed %q to the terminal", out)
+	}
+	if !strings.Contains(errOut.String(), "error: refusing to print a private key to a terminal") ||
+		!strings.Contains(errOut.String(), "-o FILE") || !strings.Contains(errOut.String(), "--force") {
+		t.Fatalf("stderr: %q", errOut)
+	}
+	if strings.Contains(errOut.String(), "AGE-SECRET-KEY") {
+		t.Fatal("secret in stderr")
+	}
+
+	// --force prints it anyway.
+	ios, out, _ = TestIO("")
+	ios.OutTTY = true
+	if code := Run(ios, []string{"convert", "--private-key", "--force", key}); code != ExitOK {
+		t.Fatalf("--force: exit %d", code)
+	}
+	if out.String() != want {
+		t.Fatalf("--force printed %q", out)
+	}
+
+	// -o FILE writes it, still nothing on the terminal.
+	ios, out, _ = TestIO("")
+	ios.OutTTY = true
+	dst := filepath.Join(dir, "keys.txt")
+	if code := Run(ios, []string{"convert", "--private-key", "-o", dst, key}); code != ExitOK {
+		t.Fatalf("-o: exit %d", code)
+	}
+	if out.Len() != 0 {
+		t.Fatalf("-o printed %q", out)
+	}
+	got, err := os.ReadFile(dst)
+	if err != nil || string(got) != want {
+		t.Fatalf("file holds %q, %v", got, err)
+	}
+
+	// Public keys may go to a terminal.
+	ios, out, _ = TestIO("")
+	ios.OutTTY = true
+	pub := writeTemp(t, dir, "k01.pub", vectorKey(t, "k01.pub"), 0o644)
+	if code := Run(ios, []string{"convert", pub}); code != ExitOK || out.String() != vectorExpected(t, "k01.pub", "public")+"\n" {
+		t.Fatalf("public to terminal: exit %d, %q", code, out)
+	}
+}
+
+func TestConvertPrivateOutputMode(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no POSIX modes")
+	}
+	dir := t.TempDir()
+	key := writeTemp(t, dir, "k01", vectorKey(t, "k01"), 0o600)
+	want := vectorExpected(t, "k01", "private") + "\n"
+
+	// A new file is created 0600.
+	dst := filepath.Join(dir, "new.txt")
+	ios, _, errOut := TestIO("")
+	if code := Run(ios, []string{"convert", "--private-key", "-o", dst, key}); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	assertMode(t, dst, 0o600)
+
+	// An existing world-readable file is tightened to 0600 before the
+	// secret is written, with a warning.
+	wide := writeTemp(t, dir, "wide.txt", []byte("old\n"), 0o644)
+	ios, _, errOut = TestIO("")
+	if code := Run(ios, []string{"convert", "--private-key", "-o", wide, key}); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	assertMode(t, wide, 0o600)
+	if got, _ := os.ReadFile(wide); string(got) != want {
+		t.Fatalf("content %q", got)
+	}
+	if !strings.Contains(errOut.String(), "tightened mode from 0644 to 0600") {
+		t.Fatalf("stderr %q", errOut)
+	}
+
+	// A stricter existing mode is kept.
+	strict := writeTemp(t, dir, "strict.txt", []byte("old\n"), 0o400)
+	ios, _, errOut = TestIO("")
+	if code := Run(ios, []string{"convert", "--private-key", "-o", strict, key}); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	assertMode(t, strict, 0o400)
+
+	// Through a symbolic link, the target gets 0600 and the link stays.
+	target := writeTemp(t, dir, "target.txt", []byte("old\n"), 0o664)
+	link := filepath.Join(dir, "link.txt")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, errOut = TestIO("")
+	if code := Run(ios, []string{"convert", "--private-key", "-o", link, key}); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	assertMode(t, target, 0o600)
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatal("link replaced by a file")
+	}
+
+	// A failed conversion writes nothing.
+	ios, _, _ = TestIO("")
+	none := filepath.Join(dir, "none.txt")
+	rsa := writeTemp(t, dir, "rsa1", vectorKey(t, "rsa1"), 0o600)
+	if code := Run(ios, []string{"convert", "--private-key", "-o", none, rsa}); code != ExitFailure {
+		t.Fatalf("rsa: exit %d", code)
+	}
+	if _, err := os.Stat(none); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("output file created for a failed conversion")
+	}
+
+	// Public output files get the ordinary mode.
+	pub := writeTemp(t, dir, "k01.pub", vectorKey(t, "k01.pub"), 0o644)
+	pubOut := filepath.Join(dir, "recipients.txt")
+	ios, _, _ = TestIO("")
+	if code := Run(ios, []string{"convert", "-o", pubOut, pub}); code != ExitOK {
+		t.Fatalf("public -o: exit %d", code)
+	}
+	if got, _ := os.ReadFile(pubOut); string(got) != vectorExpected(t, "k01.pub", "public")+"\n" {
+		t.Fatalf("public -o wrote %q", got)
+	}
+}
+
+func assertMode(t *testing.T, path string, want os.FileMode) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != want {
+		t.Fatalf("%s: mode %04o, want %04o", filepath.Base(path), got, want)
+	}
+}
+
+func TestConvertPassphrasePrompt(t *testing.T) {
+	dir := t.TempDir()
+	key := writeTemp(t, dir, "k25", vectorKey(t, "k25"), 0o600)
+	want := vectorExpected(t, "k25", "private") + "\n"
+
+	ios, out, errOut := TestIO("")
+	ios.InTTY = true
+	asked := 0
+	ios.ReadPassword = func() ([]byte, error) { asked++; return []byte("pass25"), nil }
+	if code := Run(ios, []string{"convert", "--private-key", key}); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if asked != 1 || out.String() != want {
+		t.Fatalf("asked %d times, printed %q", asked, out)
+	}
+	if !strings.Contains(errOut.String(), "Enter passphrase for "+key+": ") || strings.Contains(errOut.String(), "pass25") {
+		t.Fatalf("prompt: %q", errOut)
+	}
+
+	// $SSH_TO_AGE_PASSPHRASE wins over the prompt.
+	ios, out, _ = TestIO("")
+	ios.InTTY = true
+	ios.ReadPassword = func() ([]byte, error) { t.Fatal("prompted"); return nil, nil }
+	ios.Getenv = func(k string) string {
+		if k == "SSH_TO_AGE_PASSPHRASE" {
+			return "pass25"
+		}
+		return ""
+	}
+	if code := Run(ios, []string{"convert", "--private-key", key}); code != ExitOK || out.String() != want {
+		t.Fatalf("env: exit %d, %q", code, out)
+	}
+
+	// An unencrypted key asks for nothing.
+	plain := writeTemp(t, dir, "k01", vectorKey(t, "k01"), 0o600)
+	ios, _, _ = TestIO("")
+	ios.InTTY = true
+	ios.ReadPassword = func() ([]byte, error) { t.Fatal("prompted for an unencrypted key"); return nil, nil }
+	if code := Run(ios, []string{"convert", "--private-key", plain}); code != ExitOK {
+		t.Fatalf("plain: exit %d", code)
+	}
+
+	// A failing terminal read is a failure, not a conversion.
+	ios, out, _ = TestIO("")
+	ios.InTTY = true
+	ios.ReadPassword = func() ([]byte, error) { return nil, errors.New("no tty") }
+	if code := Run(ios, []string{"convert", "--private-key", key}); code != ExitFailure || out.Len() != 0 {
+		t.Fatalf("read error: exit %d, %q", code, out)
+	}
+
+	// --passphrase-stdin takes the first line only (CRLF too).
+	ios, out, _ = TestIO("pass25\r\nrest\n")
+	if code := Run(ios, []string{"convert", "--private-key", "--passphrase-stdin", key}); code != ExitOK || out.String() != want {
+		t.Fatalf("stdin: exit %d, %q", code, out)
+	}
+	ios, out, errOut = TestIO("")
+	if code := Run(ios, []string{"convert", "--private-key", "--passphrase-stdin", key}); code != ExitUsage || out.Len() != 0 {
+		t.Fatalf("empty stdin: exit %d, %q", code, out)
+	}
+	if !strings.Contains(errOut.String(), "no passphrase on standard input") {
+		t.Fatalf("stderr %q", errOut)
+	}
+}
