@@ -446,6 +446,7 @@ func (c *Config) resolveRule(index int, item *yaml.Node) (*Rule, error) {
 			if err := c.keyGroupMembers(g, &grp, &all, 0); err != nil {
 				return nil, err
 			}
+			markMemberReads(&grp, all)
 			seen := map[Key]bool{}
 			for _, mb := range all {
 				if seen[mb.Key] {
@@ -469,6 +470,7 @@ func (c *Config) resolveRule(index int, item *yaml.Node) (*Rule, error) {
 		grp.reads[deref(ref.val)] = true
 		grp.Members = append(grp.Members, c.flatMembers(f, ref, cr.AwsProfile)...)
 	}
+	markMemberReads(&grp, grp.Members)
 	seen := map[Key]bool{}
 	for _, mb := range grp.Members {
 		if seen[mb.Key] {
@@ -478,6 +480,19 @@ func (c *Config) resolveRule(index int, item *yaml.Node) (*Rule, error) {
 	}
 	r.Groups = []Group{grp}
 	return r, nil
+}
+
+// markMemberReads records the value and list of every member.
+func markMemberReads(g *Group, ms []Member) {
+	for _, m := range ms {
+		if m.src == nil {
+			continue
+		}
+		g.reads[m.src.val] = true
+		if m.src.container != nil {
+			g.reads[m.src.container] = true
+		}
+	}
 }
 
 // markReads records m and every mapping merged into it.

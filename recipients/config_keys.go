@@ -1,6 +1,7 @@
 package recipients
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"path"
@@ -32,6 +33,22 @@ func ageKeyFromConfig(s string) (Key, error) {
 
 // checkAgeRecipientLikeSops is sops' age parseRecipient.
 func checkAgeRecipientLikeSops(s string) error {
+	err := parseAgeRecipientLikeSops(s)
+	if err != nil && strings.Contains(err.Error(), s) && s != "" {
+		// age's own message already quotes the value.
+		return fmt.Errorf("invalid %s recipient: %w", ageKind(s), errors.Unwrap(err))
+	}
+	return err
+}
+
+func ageKind(s string) string {
+	if strings.HasPrefix(s, "ssh-") {
+		return "ssh"
+	}
+	return "age"
+}
+
+func parseAgeRecipientLikeSops(s string) error {
 	switch {
 	case strings.HasPrefix(s, "age1pq1"):
 		if _, err := age.ParseHybridRecipient(s); err != nil {

@@ -10,12 +10,33 @@ import (
 // Names: a recipient is named by its anchor (`- &shinji age1…` or the alias
 // `- *shinji`), else by a trailing comment on the line of its value
 // (`- age1… # shinji`), else it has no name. A value that holds several
-// comma-separated keys names none of them.
+// comma-separated keys is named by a comment listing one name per key
+// (`age: age1…,age1… # shinji, asuka`), else not at all.
 
 // memberName returns the name of the value at src.
 func memberName(src *source) string {
-	if src.piece >= 0 && countEntries(src.val.Value) != 1 {
-		return ""
+	if n := countEntries(src.val.Value); src.piece >= 0 && n != 1 {
+		if src.item.Kind == yaml.AliasNode || src.val.Anchor != "" || src.val.Kind != yaml.ScalarNode {
+			return ""
+		}
+		// "age: a,b # alice, bob" names each entry.
+		names := strings.Split(commentName(src.item.LineComment), ",")
+		if len(names) != n {
+			return ""
+		}
+		idx := 0
+		for j, p := range strings.Split(src.val.Value, ",") {
+			if j == src.piece {
+				break
+			}
+			if strings.TrimSpace(p) != "" {
+				idx++
+			}
+		}
+		if strings.TrimSpace(strings.Split(src.val.Value, ",")[src.piece]) == "" {
+			return ""
+		}
+		return strings.TrimSpace(names[idx])
 	}
 	if src.item.Kind == yaml.AliasNode {
 		return src.item.Value

@@ -1,0 +1,424 @@
+package recipients
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// splitLines splits text into lines without their endings (those are
+// checked separately).
+func splitLines(b []byte) []string {
+	var out []string
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			out = append(out, string(b))
+			break
+		}
+		out = append(out, strings.TrimSuffix(string(b[:i]), "\r"))
+		b = b[i+1:]
+	}
+	return out
+}
+
+// lineDiff counts the lines deleted from a and inserted into b by a
+// longest-common-subsequence diff.
+func lineDiff(a, b []byte) (deleted, inserted []string) {
+	la, lb := splitLines(a), splitLines(b)
+	n, m := len(la), len(lb)
+	dp := make([][]int, n+1)
+	for i := range dp {
+		dp[i] = make([]int, m+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := m - 1; j >= 0; j-- {
+			if la[i] == lb[j] {
+				dp[i][j] = dp[i+1][j+1] + 1
+			} else {
+				dp[i][j] = max(dp[i+1][j], dp[i][j+1])
+			}
+		}
+	}
+	i, j := 0, 0
+	for i < n || j < m {
+		switch {
+		case i < n && j < m && la[i] == lb[j]:
+			i++
+			j++
+		case j < m && (i == n || dp[i][j+1] >= dp[i+1][j]):
+			inserted = append(inserted, lb[j])
+			j++
+		default:
+			deleted = append(deleted, la[i])
+			i++
+		}
+	}
+	return deleted, inserted
+}
+
+// gainsAtOnePoint reports whether n is old with text inserted at one place.
+func gainsAtOnePoint(old, n string) bool {
+	if len(n) <= len(old) {
+		return false
+	}
+	p := 0
+	for p < len(old) && old[p] == n[p] {
+		p++
+	}
+	return strings.HasSuffix(n, old[p:])
+}
+
+// gainsAtTwoPoints reports whether n is old with text inserted at one or
+// two places (a key and its name in the comment; "[" and ", *new]").
+func gainsAtTwoPoints(old, n string) bool {
+	if gainsAtOnePoint(old, n) {
+		return true
+	}
+	for i := 0; i <= len(old); i++ {
+		if !strings.HasPrefix(n, old[:i]) {
+			break
+		}
+		rest := n[i:]
+		for j := 1; j < len(rest); j++ {
+			if gainsAtOnePoint(old[i:], rest[j:]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// retarget widens targets to every group sharing a container with them, as
+// a user would after the "shared" refusal.
+func retarget(c *Config, targets []GroupRef) []GroupRef {
+	e := c.newEditor()
+	seen := map[GroupRef]bool{}
+	var out []GroupRef
+	for _, t := range targets {
+		ct, err := e.ageContainer(&c.Rules[t.Rule].Groups[t.Group])
+		if err != nil {
+			return targets
+		}
+		for _, rd := range append([]GroupRef{t}, e.readersOf(ct.node)...) {
+			if !seen[rd] {
+				seen[rd] = true
+				out = append(out, rd)
+			}
+		}
+	}
+	return out
+}
+
+// checkRoundTrip adds key (named name) to target, checks the edit, removes
+// it again and checks that the original comes back byte for byte. It
+// returns the add edit, or nil when the add was refused cleanly.
+func checkRoundTrip(t *testing.T, c *Config, target GroupRef, key, name string, withSops bool) *Edit {
+	t.Helper()
+	k := Key{Type: TypeAge, ID: key}
+	targets := retarget(c, []GroupRef{target})
+	ed, err := c.Add(AddOptions{Name: name, Key: k, Targets: targets})
+	if err != nil {
+		var u *errUnclean
+		if errors.As(err, &u) && !strings.Contains(err.Error(), "re-reading") {
+			t.Logf("add to %s refused cleanly: %v", target, err)
+			return nil
+		}
+		t.Fatalf("add to %s: %v", target, err)
+	}
+	if ed.Unchanged() {
+		t.Fatalf("add to %s changed nothing", target)
+	}
+	// Guarantee 1: only whole lines are inserted, except where a line
+	// holding a comma string or a flow list gains the key.
+	deleted, inserted := lineDiff(ed.Old, ed.New)
+	if len(deleted) > len(targets)+1 { // each target, and a flow list of anchors
+		t.Errorf("add to %s rewrote %d lines: %q", target, len(deleted), deleted)
+	}
+	if len(inserted) > 2*len(targets)+1 {
+		t.Errorf("add to %s inserted %d lines: %q", target, len(inserted), inserted)
+	}
+	// A changed line only gains text.
+	rewritten := map[string]bool{}
+	for _, l := range deleted {
+		ok := false
+		for _, n := range inserted {
+			if gainsAtTwoPoints(l, n) {
+				ok, rewritten[n] = true, true
+				break
+			}
+		}
+		if !ok {
+			t.Errorf("add to %s changed the line %q", target, l)
+		}
+	}
+	for _, l := range inserted {
+		if !rewritten[l] && !strings.Contains(l, key) && !strings.Contains(l, "*"+name) && strings.TrimSpace(l) != "age:" {
+			t.Errorf("add to %s inserted the unexpected line %q", target, l)
+		}
+	}
+	// Line endings follow the file.
+	if bytes.Contains(ed.Old, []byte("\r\n")) && bytes.Count(ed.New, []byte("\n")) != bytes.Count(ed.New, []byte("\r\n")) {
+		t.Errorf("add to %s mixed line endings", target)
+	}
+	if bytes.HasSuffix(ed.Old, []byte("\n")) != bytes.HasSuffix(ed.New, []byte("\n")) {
+		t.Errorf("add to %s changed the final newline", target)
+	}
+	nc, err := ParseConfig(c.Path, ed.New)
+	if err != nil {
+		t.Fatalf("re-parse: %v", err)
+	}
+	if !hasKey(nc.Rules[target.Rule].Groups[target.Group].Members, k) {
+		t.Fatalf("key not in %s after add", target)
+	}
+	if withSops {
+		compareWithSops(t, ed.New, probePaths)
+	}
+	// Guarantee 2: remove restores the original (a group that had no
+	// recipient cannot lose its only one: that removal is refused).
+	if len(c.Rules[target.Rule].Groups[target.Group].Members) == 0 {
+		t.Logf("%s had no recipient: not removing", target)
+		return ed
+	}
+	by := name
+	if nc.NameOf(k) != name {
+		by = key
+	}
+	rk, err := nc.Lookup(by)
+	if err != nil {
+		t.Fatalf("lookup %q after add: %v", by, err)
+	}
+	rm, err := nc.Remove(rk)
+	if err != nil {
+		t.Fatalf("remove after add to %s: %v\n%s", target, err, ed.New)
+	}
+	if !bytes.Equal(rm.New, ed.Old) {
+		d, i := lineDiff(ed.Old, rm.New)
+		t.Fatalf("round trip via %s differs: -%q +%q", target, d, i)
+	}
+	return ed
+}
+
+func TestAddRemoveRoundTripFixtures(t *testing.T) {
+	for _, f := range fixtureFiles(t) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			c := loadFixture(t, filepath.Base(f))
+			for _, r := range c.Rules {
+				for gi := range r.Groups {
+					checkRoundTrip(t, c, GroupRef{r.Index, gi}, keyG, "newbie", true)
+				}
+			}
+		})
+	}
+}
+
+func TestAddFollowsStyle(t *testing.T) {
+	cases := []struct {
+		fixture string
+		target  GroupRef
+		like    string
+		want    []string // lines (without ending) that must appear in New
+	}{
+		{"anchors_keys_list.yaml", GroupRef{1, 0}, "alice", []string{"  - &newbie " + keyG, "      - *newbie"}},
+		{"anchors_nested.yaml", GroupRef{1, 0}, "db", []string{"    - &newbie " + keyG, "          - *newbie"}},
+		{"indentless.yaml", GroupRef{0, 0}, "", []string{"- &newbie " + keyG, "    - *newbie"}},
+		{"indent4.yaml", GroupRef{0, 0}, "", []string{"            - " + keyG + " # newbie"}},
+		{"indent4.yaml", GroupRef{1, 0}, "", []string{"                    - " + keyG + " # newbie"}},
+		{"comment_names.yaml", GroupRef{0, 0}, "", []string{"      - " + keyG + " # newbie"}},
+		{"comma_strings.yaml", GroupRef{1, 0}, "", []string{"    age: " + keyA + ", " + keyB + ", " + keyC + ", " + keyG}},
+		{"comma_strings.yaml", GroupRef{2, 0}, "", []string{`    age: "` + keyA + "," + keyB + "," + keyG + `"`}},
+		{"comma_strings.yaml", GroupRef{3, 0}, "", []string{`    age: '` + keyC + "," + keyG + `'`}},
+		{"comma_strings.yaml", GroupRef{4, 0}, "", []string{"      " + keyD + ",", "      " + keyG}},
+		{"flow.yaml", GroupRef{1, 0}, "", []string{"keys: {alice: &alice " + keyA + ", bob: &bob " + keyB + ", newbie: &newbie " + keyG + "}", "    age: [" + keyC + ", " + keyD + ", *newbie]"}},
+		{"flow.yaml", GroupRef{3, 0}, "", []string{"    age: [*newbie]"}},
+		{"flow.yaml", GroupRef{2, 1}, "", []string{"          " + keyD + ",", "          *newbie"}},
+		{"key_groups_shamir.yaml", GroupRef{0, 2}, "", []string{"        age:", "          - " + keyG + " # newbie"}},
+		{"list_anchors.yaml", GroupRef{2, 0}, "bob", []string{"      - &newbie " + keyG}},
+		{"anchors_in_rule.yaml", GroupRef{2, 0}, "", []string{"      - &newbie " + keyG}},
+		{"empty_group_field.yaml", GroupRef{1, 0}, "", []string{"    age:", "      - " + keyG + " # newbie"}},
+	}
+	for _, tc := range cases {
+		c := loadFixture(t, tc.fixture)
+		ed, err := c.Add(AddOptions{Name: "newbie", Key: Key{TypeAge, keyG}, Targets: []GroupRef{tc.target}, Like: tc.like})
+		if err != nil {
+			t.Errorf("%s %s: %v", tc.fixture, tc.target, err)
+			continue
+		}
+		lines := strings.Split(strings.ReplaceAll(string(ed.New), "\r\n", "\n"), "\n")
+		for _, w := range tc.want {
+			found := false
+			for _, l := range lines {
+				if l == w {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("%s %s: no line %q in\n%s", tc.fixture, tc.target, w, ed.New)
+			}
+		}
+	}
+}
+
+func TestAddAlreadyPresentAndErrors(t *testing.T) {
+	c := loadFixture(t, "anchors_keys_list.yaml")
+	ed, err := c.Add(AddOptions{Name: "alice", Key: Key{TypeAge, keyA}, Targets: []GroupRef{{0, 0}, {1, 0}}})
+	if err != nil || !ed.Unchanged() || len(ed.Notes) != 2 {
+		t.Errorf("already present: %v %v", err, ed)
+	}
+	ed, err = c.Add(AddOptions{Name: "alice", Key: Key{TypeAge, keyA}, Targets: []GroupRef{{2, 0}}})
+	if err != nil || !strings.Contains(string(ed.New), "  - age: [*bob, *alice]") {
+		t.Errorf("existing anchor reused: %v\n%s", err, ed.New)
+	}
+	if _, err := c.Add(AddOptions{Name: "bob", Key: Key{TypeAge, keyG}, Targets: []GroupRef{{0, 0}}}); err == nil || !strings.Contains(err.Error(), "already names another key") {
+		t.Errorf("name clash: %v", err)
+	}
+	if _, err := c.Add(AddOptions{Name: "x", Key: Key{TypeAge, "age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq"}, Targets: []GroupRef{{0, 0}}}); err == nil || !strings.Contains(err.Error(), "invalid age recipient") {
+		t.Errorf("bad key: %v", err)
+	}
+	if _, err := c.Add(AddOptions{Name: "bad name", Key: Key{TypeAge, keyG}, Targets: []GroupRef{{0, 0}}}); err == nil {
+		t.Errorf("bad name accepted")
+	}
+	if _, err := c.Add(AddOptions{Name: "newbie", Key: Key{TypeAge, keyG}}); err == nil {
+		t.Errorf("no targets accepted")
+	}
+}
+
+func TestRemove(t *testing.T) {
+	c := loadFixture(t, "anchors_keys_list.yaml")
+	k, err := c.Lookup("bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// bob is the only recipient of rule 2.
+	if _, err := c.Remove(k); err == nil || !strings.Contains(err.Error(), "would be left with no recipient") || !strings.Contains(err.Error(), "anchors_keys_list.yaml:17:") {
+		t.Errorf("last recipient: %v", err)
+	}
+	k, _ = c.Lookup("web")
+	ed, err := c.Remove(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted, inserted := lineDiff(ed.Old, ed.New)
+	if len(inserted) != 0 || len(deleted) != 2 {
+		t.Errorf("remove web: -%q +%q", deleted, inserted)
+	}
+	// Own comment lines go with the item.
+	c = loadFixture(t, "blank_lines.yaml")
+	k, _ = c.Lookup("bob")
+	ed, err = c.Remove(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(ed.New), "holiday") || strings.Contains(string(ed.New), "bob") {
+		t.Errorf("comment kept:\n%s", ed.New)
+	}
+	if _, err := c.Lookup("nobody"); !errors.Is(err, ErrUnknownName) {
+		t.Errorf("unknown: %v", err)
+	}
+	if _, err := c.Lookup("alcie"); err == nil || !strings.Contains(err.Error(), `did you mean "alice" (line 3)`) {
+		t.Errorf("suggestion: %v", err)
+	}
+	// Comma strings: the entry and its separator.
+	c = loadFixture(t, "comma_strings.yaml")
+	ed, err = c.Remove(Key{TypeAge, keyB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"    age: " + keyA + "\n", "    age: " + keyA + ", " + keyC + "\n", "      " + keyA + ",\n      " + keyD + "\n", `    age: "` + keyA + `,"` + "\n"} {
+		if !strings.Contains(string(ed.New), w) {
+			t.Errorf("comma removal: no %q in\n%s", w, ed.New)
+		}
+	}
+}
+
+func TestRename(t *testing.T) {
+	c := loadFixture(t, "anchors_keys_list.yaml")
+	ed, err := c.Rename("bob", "robert")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(string(ed.New), "*robert") != 2 || !strings.Contains(string(ed.New), "&robert ") || strings.Contains(string(ed.New), "bob") {
+		t.Errorf("rename:\n%s", ed.New)
+	}
+	deleted, _ := lineDiff(ed.Old, ed.New)
+	if len(deleted) != 3 {
+		t.Errorf("rename changed %d lines", len(deleted))
+	}
+	c = loadFixture(t, "comment_names.yaml")
+	ed, err = c.Rename("alice", "alicia")
+	if err != nil || !strings.Contains(string(ed.New), keyA+" # alicia") {
+		t.Errorf("comment rename: %v\n%s", err, ed.New)
+	}
+	if _, err := c.Rename("alice", "bob"); err == nil {
+		t.Errorf("rename onto an existing name")
+	}
+	if _, err := c.Rename("nobody", "x"); !errors.Is(err, ErrUnknownName) {
+		t.Errorf("unknown: %v", err)
+	}
+}
+
+func TestVerificationCatchesBadEdits(t *testing.T) {
+	c := loadFixture(t, "anchors_keys_list.yaml")
+	ed := &Edit{Path: c.Path, Old: c.data, Key: Key{TypeAge, keyG}, Name: "newbie", Changed: []GroupRef{{0, 0}}}
+	// An edit that adds the key to the wrong group.
+	ed.New = []byte(strings.Replace(string(c.data), "  - age: *bob", "  - age: [*bob, "+keyG+"]", 1))
+	if err := c.verifyAdd(ed); err == nil {
+		t.Errorf("wrong group not caught")
+	}
+	// An edit that breaks the YAML.
+	ed.New = []byte(strings.Replace(string(c.data), "      - *web", "      - *web\n   - *newbie", 1))
+	if err := c.verifyAdd(ed); err == nil {
+		t.Errorf("broken YAML not caught")
+	}
+	// A removal that drops another key too.
+	ed = &Edit{Path: c.Path, Old: c.data, Key: Key{TypeAge, keyE}}
+	ed.New = []byte(strings.Replace(strings.Replace(string(c.data), "      - *web\n", "", 1), "      - *bob\n", "", 1))
+	if err := c.verifyRemove(ed); err == nil {
+		t.Errorf("extra removal not caught")
+	}
+}
+
+func TestNoFinalNewlineAndCRLF(t *testing.T) {
+	c := loadFixture(t, "no_final_newline.yaml")
+	ed, err := c.Add(AddOptions{Name: "newbie", Key: Key{TypeAge, keyG}, Targets: []GroupRef{{0, 0}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(string(ed.New), "# bob\n      - "+keyG+" # newbie") {
+		t.Errorf("no final newline:\n%q", ed.New)
+	}
+	c = loadFixture(t, "crlf.yaml")
+	ed, err = c.Add(AddOptions{Name: "newbie", Key: Key{TypeAge, keyG}, Targets: []GroupRef{{0, 0}, {1, 0}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ed.New), "  - &newbie "+keyG+"\r\n") || !strings.Contains(string(ed.New), "      - *newbie\r\n") {
+		t.Errorf("crlf:\n%q", ed.New)
+	}
+	raw, _ := os.ReadFile(filepath.Join("testdata", "config", "crlf.yaml"))
+	if !bytes.Equal(raw, ed.Old) {
+		t.Errorf("Old is not the file")
+	}
+}
+
+// TestOneItemFlowListCollapses documents a limit of the round trip: Add
+// turns "age: *bob" into "age: [*bob, *new]", and Remove turns a flow list
+// left with one alias back into the alias, so a file that had "[*bob]"
+// comes back as "*bob" (which sops reads the same).
+func TestOneItemFlowListCollapses(t *testing.T) {
+	data := []byte("keys:\n  - &bob " + keyB + "\n  - &carol " + keyC + "\ncreation_rules:\n  - age: [*bob, *carol]\n")
+	c, err := ParseConfig(".sops.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ed, err := c.Remove(Key{TypeAge, keyC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ed.New), "  - age: *bob\n") {
+		t.Errorf("got\n%s", ed.New)
+	}
+}
