@@ -113,7 +113,6 @@ func Keyscan(ctx context.Context, target string, timeout time.Duration) (*HostKe
 			mu.Unlock()
 			return errHostKeySeen
 		},
-		Timeout:       timeout,
 		ClientVersion: "SSH-2.0-sopsfleet-keyscan",
 	}
 	c, chans, reqs, herr := ssh.NewClientConn(conn, addr, cfg)

@@ -138,9 +138,13 @@ func TestVectors(t *testing.T) {
 					if _, err := SSHPrivateKeyToAge(data, nil); !errors.Is(err, ErrPassphraseNeeded) {
 						t.Errorf("no passphrase: err = %v, want ErrPassphraseNeeded", err)
 					}
-					_, err := SSHPrivateKeyToAge(data, []byte("wrong"))
-					if !errors.Is(err, ErrIncorrectPassphrase) {
-						t.Errorf("wrong passphrase: err = %v, want ErrIncorrectPassphrase", err)
+					// One bcrypt run per key is slow enough: try a wrong
+					// passphrase on the first encrypted key only.
+					if v.input == "k25" {
+						_, err := SSHPrivateKeyToAge(data, []byte("wrong"))
+						if !errors.Is(err, ErrIncorrectPassphrase) {
+							t.Errorf("wrong passphrase: err = %v, want ErrIncorrectPassphrase", err)
+						}
 					}
 				}
 			default:
