@@ -578,3 +578,34 @@ func FuzzParseSSHKeys(f *testing.F) {
 		_ = err
 	})
 }
+
+func BenchmarkSSHPublicKeyToAge(b *testing.B) {
+	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBoPJsHzG+STOamBdOqjr6ydnVD9X6r1RrGv4xnEcx0K"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := SSHPublicKeyToAge(pub); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParseSSHKeysKnownHosts parses a 1000-line known_hosts file.
+func BenchmarkParseSSHKeysKnownHosts(b *testing.B) {
+	var buf bytes.Buffer
+	for i := range 1000 {
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		pub, _ := ssh.NewPublicKey(priv.Public())
+		buf.WriteString("host" + strings.Repeat("x", i%7) + ".lan ")
+		buf.Write(ssh.MarshalAuthorizedKey(pub))
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		keys, _, err := ParseSSHKeys(data)
+		if err != nil || len(keys) != 1000 {
+			b.Fatal(len(keys), err)
+		}
+	}
+}
