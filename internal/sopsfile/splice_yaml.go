@@ -166,8 +166,15 @@ func (e *yamlEditor) item(it *yaml.Node) (first, last, dash int, err error) {
 func (e *yamlEditor) measure() {
 	e.style = yamlStyle{step: e.root.Content[0].Column - 1, keyOff: 2}
 	e.style.listOff = e.style.step
-	e.style.contentOff = e.style.step
+	e.style.contentOff = -1
 	found, foundContent := false, false
+	defer func() {
+		// Block scalar content must be deeper than the item's keys; yaml.v3
+		// puts it two columns in from them.
+		if e.style.contentOff <= e.style.keyOff {
+			e.style.contentOff = e.style.keyOff + 2
+		}
+	}()
 	var walk func(n *yaml.Node)
 	walk = func(n *yaml.Node) {
 		if n.Kind == yaml.MappingNode {
@@ -367,16 +374,16 @@ func (e *yamlEditor) editList(parent *yaml.Node, t recipients.KeyType, drop []in
 	// step in from the parent mapping's indentation (the dash of a
 	// key_groups item, or the sops keys' column), as yaml.v3 writes it.
 	keyCol := parent.Content[0].Column - 1
-	base := keyCol
+	dash := keyCol + e.style.listOff
 	if parent != e.root {
-		if _, _, dash, err := e.item(parent); err == nil {
-			base = dash
+		if _, _, itemDash, err := e.item(parent); err == nil {
+			dash = max(keyCol, itemDash+e.style.listOff)
 		}
 	}
 	var b strings.Builder
 	b.WriteString(string(t) + ":" + e.nl)
 	for _, fs := range add {
-		e.renderItem(&b, sortFields(append([]Field(nil), fs...)), base+e.style.listOff, e.style.keyOff)
+		e.renderItem(&b, sortFields(append([]Field(nil), fs...)), dash, e.style.keyOff)
 	}
 	if k != nil {
 		last := e.entryEnd(k.Line, k.Column-1)
@@ -542,7 +549,7 @@ func (e *yamlEditor) replace(groups [][]NewStanza, threshold int) ([]edit, error
 				b.WriteString(string(t) + ":" + e.nl)
 				for _, s := range g {
 					if s.Key.Type == t {
-						e.renderItem(&b, sortFields(append([]Field(nil), s.Fields...)), dash+e.style.listOff, e.style.keyOff)
+						e.renderItem(&b, sortFields(append([]Field(nil), s.Fields...)), max(keyCol, dash+e.style.listOff), e.style.keyOff)
 					}
 				}
 			}
