@@ -111,6 +111,9 @@ func PlanFile(cfg *recipients.Config, f *sopsfile.File, rotate bool) (*Plan, err
 	if rule.ShamirThreshold > len(rule.Groups) && len(rule.Groups) > 1 {
 		return nil, fmt.Errorf("%s:%d: shamir_threshold %d is larger than the %d key groups", cfg.Path, rule.ShamirLine, rule.ShamirThreshold, len(rule.Groups))
 	}
+	if len(f.Problems) > 0 {
+		return nil, errors.New(f.Problems[0].String())
+	}
 	for _, g := range f.Groups {
 		for _, s := range g {
 			if s.Problem != "" {
