@@ -84,14 +84,17 @@ file); --json prints it as JSON.`,
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the plan only: decrypt nothing, write nothing")
 	f.BoolVar(&o.JSON, "json", false, "print the summary as JSON")
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "also list unchanged files, ignored files and identity sources")
-	f.IntVarP(&o.Jobs, "jobs", "j", runtime.NumCPU(), "number of files to work on at once")
+	f.IntVarP(&o.Jobs, "jobs", "j", 0, "number of files to work on at once (0: one per CPU)")
 	return cmd
 }
 
 func runUpdatekeys(o *updatekeysOptions) error {
 	g := o.g
-	if o.Jobs < 1 {
-		return usageErrorf("-j/--jobs must be at least 1, got %d", o.Jobs)
+	if o.Jobs < 0 {
+		return usageErrorf("-j/--jobs must be 0 (one per CPU) or more, got %d", o.Jobs)
+	}
+	if o.Jobs == 0 {
+		o.Jobs = runtime.NumCPU()
 	}
 	configPath, err := g.ConfigPath()
 	if err != nil {
