@@ -87,9 +87,12 @@ func prepareConfigChange(g *globalOptions, ch *configChange) (apply func() error
 			Config: newCfg, Rotate: ch.Rotate, DryRun: true, Jobs: ch.Jobs,
 			NameSources: []*recipients.Config{oldCfg},
 		})
-		printUpdatekeysSummary(g, results, false)
-		warnExposed(g, ch, oldCfg, affected)
-		return noop, nil
+		// Printed after the config diff, which the caller shows first.
+		return func() error {
+			printUpdatekeysSummary(g, results, false)
+			warnExposed(g, ch, oldCfg, affected)
+			return nil
+		}, nil
 	}
 
 	// Before anything is written: every affected file must be openable
