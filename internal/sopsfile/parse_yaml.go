@@ -88,6 +88,10 @@ func parseYAML(f *File, data []byte) (*mnode, error) {
 	f.Documents = docs
 	if len(blocks) > 0 && blocks[0].doc == 0 {
 		b := blocks[0]
+		if n, ok := parseYAMLBlockFast(data[b.start:b.end], b.line-1); ok {
+			f.MetadataLine = b.line
+			return n, nil
+		}
 		n, err := parseYAMLBlock(data[b.start:b.end], b.line-1)
 		if err == nil {
 			f.MetadataLine = b.line
