@@ -254,18 +254,17 @@ func warnExposed(g *globalOptions, ch *configChange, oldCfg *recipients.Config, 
 	}
 	g.IO.Warnf("%s can still decrypt every old git revision of %d %s: change these secret values themselves",
 		strings.Join(who, ", "), len(exposed), ukPlural(len(exposed), "file", "files"))
-	if !ch.Rotate {
-		g.IO.Warnf("without rotation, the current %s also keep the data %s it has seen",
-			ukPlural(len(exposed), "file", "files"), ukPlural(len(exposed), "key", "keys"))
-	}
-	if g.IO.Quiet {
-		return
-	}
-	for _, a := range exposed {
-		names := a.Exposed
-		if len(names) == 0 {
-			names = []string{"(no encrypted values)"}
+	if !g.IO.Quiet {
+		for _, a := range exposed {
+			names := a.Exposed
+			if len(names) == 0 {
+				names = []string{"(no encrypted values)"}
+			}
+			fmt.Fprintf(g.IO.ErrOut, "  %s: %s\n", ukDisplayPath(a.Path), strings.Join(names, ", "))
 		}
-		fmt.Fprintf(g.IO.ErrOut, "  %s: %s\n", ukDisplayPath(a.Path), strings.Join(names, ", "))
+	}
+	if !ch.Rotate {
+		g.IO.Warnf("without rotation, the current %s also keep the data %s it has seen: run 'sopsfleet updatekeys --rotate' on %s",
+			ukPlural(len(exposed), "file", "files"), ukPlural(len(exposed), "key", "keys"), ukPlural(len(exposed), "it", "them"))
 	}
 }
