@@ -226,9 +226,30 @@ func yamlError(path string, data []byte, err error) error {
 	}
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	if line, rest := splitLine(msg); line > 0 {
+		if parserErrors[rest] {
+			// yaml.v3 reports the 0-based line of parser (not scanner)
+			// errors.
+			line++
+		}
 		return fmt.Errorf("%s:%d: invalid YAML: %s", path, line, rest)
 	}
 	return fmt.Errorf("%s:%d: invalid YAML: %s", path, guessErrorLine(msg, data), msg)
+}
+
+// parserErrors are the messages of yaml's parser (as opposed to its
+// scanner), whose line yaml.v3 reports one too low.
+var parserErrors = map[string]bool{
+	"did not find expected <document start>": true,
+	"did not find expected <stream-start>":   true,
+	"did not find expected node content":     true,
+	"did not find expected key":              true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found undefined tag handle":             true,
+	"found duplicate %TAG directive":         true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
 }
 
 var unknownAnchorRe = regexp.MustCompile(`^unknown anchor '([^']*)' referenced`)

@@ -232,8 +232,8 @@ func TestNoRules(t *testing.T) {
 
 func TestInvalidYAML(t *testing.T) {
 	cases := map[string]string{
-		"creation_rules:\n  - path_regex: a\n    age: [x\n":                        ".sops.yaml:",
-		"creation_rules:\n  - path_regex: a\n  bad\n":                              ".sops.yaml:",
+		"creation_rules:\n  - path_regex: a\n    age: [x\n":                        ".sops.yaml:3",
+		"creation_rules:\n  - path_regex: a\n  bad\n":                              ".sops.yaml:3",
 		"creation_rules:\n  - path_regex: a\n    shamir_threshold: two\n":          ".sops.yaml:3",
 		"creation_rules:\n  - path_regex: a\n    path_regex: b\n":                  ".sops.yaml:",
 		"creation_rules: yes\n":                                                    ".sops.yaml:",

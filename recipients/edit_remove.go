@@ -267,15 +267,34 @@ func (e *editor) removeBlockItem(seq *yaml.Node, i int) error {
 func (e *editor) removeBlockField(m *yaml.Node, ki int) error {
 	key, val := m.Content[ki], m.Content[ki+1]
 	ks := e.t.nodeStart(key)
-	if !e.beforeIsBlank(ks) {
-		return &errUnclean{key.Line, fmt.Sprintf("%q is the first key of a list item: remove it by hand or move it below another key", keyName(key))}
-	}
 	end, err := e.nodeEnd(val)
 	if err != nil {
 		return err
 	}
 	if isNull(val) && val.Value == "" {
 		end = e.t.lineEnd(key.Line)
+	}
+	if !e.beforeIsBlank(ks) {
+		// "- age: …" as a list item's first key: the next key moves up
+		// behind the dash ("- pgp:").
+		if ki+2 >= len(m.Content) {
+			return &errUnclean{key.Line, fmt.Sprintf("%q is the only key of a list item", keyName(key))}
+		}
+		next := m.Content[ki+2]
+		nks := e.t.nodeStart(next)
+		if !e.beforeIsBlank(nks) || e.t.lineOf(end) >= next.Line {
+			return &errUnclean{key.Line, fmt.Sprintf("%q is the first key of a list item: remove it by hand", keyName(key))}
+		}
+		for l := e.t.lineOf(end) + 1; l < next.Line; l++ {
+			if strings.TrimSpace(e.t.line(l)) != "" {
+				return &errUnclean{l, fmt.Sprintf("a comment between %q and %q: remove it by hand", keyName(key), keyName(next))}
+			}
+		}
+		if !e.restIsComment(end) {
+			return &errUnclean{e.t.lineOf(end), "the field is followed by other content on its line"}
+		}
+		e.splices = append(e.splices, splice{ks, nks, ""})
+		return nil
 	}
 	if !e.restIsComment(end) {
 		return &errUnclean{e.t.lineOf(end), "the field is followed by other content on its line"}

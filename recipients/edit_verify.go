@@ -1,6 +1,7 @@
 package recipients
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -10,9 +11,14 @@ import (
 // again and compared with the old resolution plus the intended change. A
 // difference means the editor misjudged the file: nothing is to be written.
 
+// ErrNotVerified reports an edit whose text did not re-read as the
+// intended change: the editor misjudged the file, and nothing may be
+// written.
+var ErrNotVerified = errors.New("the edit was not applied")
+
 // errVerify wraps what differs.
 func errVerify(path, what string) error {
-	return fmt.Errorf("%s: the edit was not applied: re-reading the edited text %s (please report this with your .sops.yaml)", path, what)
+	return fmt.Errorf("%s: %w: re-reading the edited text %s (please report this with your .sops.yaml)", path, ErrNotVerified, what)
 }
 
 // groupKeys is a group's members as a sorted multiset.

@@ -1,14 +1,196 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 
-// STUB: replaced by the issue that owns this command.
+	"github.com/spf13/cobra"
+
+	"github.com/sopsfleet/sopsfleet/internal/atomicfile"
+	"github.com/sopsfleet/sopsfleet/recipients"
+)
+
 func newRecipientsCmd(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "recipients",
-		Short: "(not yet implemented)",
+		Short: "List, add, remove and rename the recipients in .sops.yaml",
+		Long: `recipients reads and edits the creation rules of .sops.yaml.
+
+The file is edited the way a careful person would: only the lines (or the
+comma-separated entries) that change are touched, in the file's own style
+— anchors or literal keys, indentation, flow or block lists, quoting, line
+endings. Every edit is checked before it is written: the new text is read
+again and must resolve, as sops resolves it, to the old recipients plus (or
+minus) exactly the intended change. --dry-run shows the change as a
+unified diff and writes nothing.
+
+A recipient's name is its YAML anchor (&alice), else the trailing comment
+on its line (- age1… # alice). Names are what these commands show and take.
+
+add and remove then update the encrypted files whose recipients changed
+(as 'sopsfleet updatekeys' does; remove also rotates their data keys),
+unless --no-updatekeys.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return failErr(errNotImplemented)
+			return usageErrorf("missing subcommand: list, add, remove or rename\nsee 'sopsfleet recipients --help'")
 		},
+	}
+	cmd.AddCommand(
+		newRecipientsListCmd(g),
+		newRecipientsAddCmd(g),
+		newRecipientsRemoveCmd(g),
+		newRecipientsRenameCmd(g),
+	)
+	return cmd
+}
+
+// loadRecipientsConfig finds and parses .sops.yaml. Every failure is bad
+// input (exit 2) and names the file (and line).
+func loadRecipientsConfig(g *globalOptions) (*recipients.Config, error) {
+	path, err := g.ConfigPath()
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	c, err := recipients.LoadConfig(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, usageErrorf("%s: no such file", path)
+		}
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, usageErrorf("%s: %v", path, pe.Err)
+		}
+		return nil, usageErr(err)
+	}
+	return c, nil
+}
+
+// editErr classifies an error of the editor: a refused edit is bad input
+// (exit 2, nothing changed); an edit that failed its verification is a
+// failure (exit 1).
+func editErr(err error) error {
+	if errors.Is(err, recipients.ErrNotVerified) {
+		return failErr(err)
+	}
+	return usageErr(err)
+}
+
+// editOutput are the flags every editing subcommand shares.
+type editOutput struct {
+	DryRun bool
+	// Chaining to updatekeys (add and remove).
+	NoUpdatekeys bool
+	Identities   []string
+	Jobs         int
+}
+
+func (o *editOutput) addChainFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.BoolVar(&o.NoUpdatekeys, "no-updatekeys", false, "edit .sops.yaml only; do not update the encrypted files")
+	f.StringArrayVarP(&o.Identities, "identity", "i", nil, "age identity file or SSH private key to open files with (repeatable)")
+	f.IntVarP(&o.Jobs, "jobs", "j", 0, "number of files to update at once (default: number of CPUs)")
+}
+
+// writeEdit shows or writes a verified edit. chain, when not nil, is the
+// change handed to updatekeys: prepared before the write (its error aborts
+// with nothing written) and applied after it.
+func writeEdit(g *globalOptions, ed *recipients.Edit, o *editOutput, chain *configChange) error {
+	ios := g.IO
+	for _, n := range ed.Notes {
+		ios.Infof("%s", n)
+	}
+	if ed.Unchanged() {
+		ios.Infof("nothing to change in %s", ed.Path)
+		return nil
+	}
+	if o.Jobs < 0 {
+		return usageErrorf("-j/--jobs must be at least 1, got %d", o.Jobs)
+	}
+	apply := func() error { return nil }
+	if chain != nil {
+		chain.ConfigPath = ed.Path
+		chain.Old, chain.New = ed.Old, ed.New
+		chain.NoUpdatekeys = o.NoUpdatekeys
+		chain.DryRun = o.DryRun
+		chain.Identities = o.Identities
+		chain.Jobs = o.Jobs
+		var err error
+		apply, err = prepareConfigChange(g, chain)
+		if err != nil {
+			var ee *exitError
+			if errors.As(err, &ee) {
+				return err
+			}
+			return failErr(err)
+		}
+	}
+	if o.DryRun {
+		name := filepath.Base(ed.Path)
+		if _, err := fmt.Fprint(ios.Out, unifiedDiff(ed.Old, ed.New, name, ios.OutColor())); err != nil {
+			return failErr(err)
+		}
+		if err := apply(); err != nil {
+			return err
+		}
+		ios.Infof("dry run: %s not written", ed.Path)
+		return nil
+	}
+	if err := atomicfile.WriteFile(ed.Path, ed.New, atomicfile.Options{Expect: ed.Old}); err != nil {
+		return failErr(fmt.Errorf("cannot write %s: %w", ed.Path, err))
+	}
+	return apply()
+}
+
+// groupList describes groups for messages: "rule 0 (^prod/) group 1, …".
+func groupList(c *recipients.Config, gs []recipients.GroupRef) string {
+	var parts []string
+	for _, g := range gs {
+		parts = append(parts, groupLabel(c, g))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// groupLabel names one group: "rule 2 (^prod/)" or "rule 2 (^prod/) group 1".
+func groupLabel(c *recipients.Config, g recipients.GroupRef) string {
+	r := c.Rules[g.Rule]
+	s := fmt.Sprintf("rule %d", g.Rule)
+	if r.HasPathRegex {
+		s += fmt.Sprintf(" (%s)", r.PathRegex)
+	}
+	if len(r.Groups) > 1 {
+		s += fmt.Sprintf(" group %d", g.Group)
+	}
+	return s
+}
+
+// readOneSSHKey reads the single ssh-ed25519 key of FILE for --ssh-key.
+func readOneSSHKey(path string) (recipients.SSHKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return recipients.SSHKey{}, usageErrorf("--ssh-key %s: %v", path, pe.Err)
+		}
+		return recipients.SSHKey{}, usageErr(err)
+	}
+	keys, skipped, err := recipients.ParseSSHKeys(data)
+	if err != nil {
+		return recipients.SSHKey{}, usageErrorf("--ssh-key %s: %v", path, err)
+	}
+	switch len(keys) {
+	case 1:
+		return keys[0], nil
+	case 0:
+		why := "no ssh-ed25519 public key"
+		if len(skipped) > 0 {
+			why += fmt.Sprintf(" (%v)", skipped[0])
+		}
+		return recipients.SSHKey{}, usageErrorf("--ssh-key %s: %s", path, why)
+	default:
+		return recipients.SSHKey{}, usageErrorf("--ssh-key %s: holds %d ssh-ed25519 keys (lines %d and %d…): give a file with one key", path, len(keys), keys[0].Line, keys[1].Line)
 	}
 }

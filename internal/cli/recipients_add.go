@@ -1,0 +1,201 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sopsfleet/sopsfleet/recipients"
+)
+
+type recipientsAddOptions struct {
+	g         *globalOptions
+	Name      string
+	Recipient string // AGE_RECIPIENT argument
+	SSHKey    string
+	Keyscan   string
+	Paths     []string
+	Like      string
+	All       bool
+	Group     int
+	groupSet  bool
+	Timeout   time.Duration
+	KnownHost string
+	editOutput
+	ctx context.Context
+}
+
+func newRecipientsAddCmd(g *globalOptions) *cobra.Command {
+	o := &recipientsAddOptions{g: g}
+	cmd := &cobra.Command{
+		Use:   "add NAME [AGE_RECIPIENT | --ssh-key FILE | --keyscan HOST[:PORT]] (--path FILE... | --like NAME | --all)",
+		Short: "Add a named age recipient to creation rules of .sops.yaml",
+		Long: `add adds the recipient NAME to the key groups chosen by the targets:
+
+  --path FILE   the rule sops would use for FILE (repeatable)
+  --like NAME   every group that contains the recipient NAME
+  --all         every rule
+  --group N     the key group in rules with several (default: the group of
+                --like in that rule, else 0)
+
+The recipient is an age recipient (age1…), the ssh-ed25519 key in FILE
+(--ssh-key; converted to age as ssh-to-age does), or a host's ssh-ed25519
+host key fetched over SSH (--keyscan; checked against known_hosts).
+
+Where the file defines recipients as anchors, "&NAME age1…" is added to
+the list where the --like recipient (else the last anchored recipient) is
+defined, and "*NAME" to each target group. Where it writes literal keys,
+"age1… # NAME" is added. In a comma-separated string the key is appended in
+the string's style (named when the string's comment names every key:
+"age: age1…,age1… # alice, bob"). A group that already has the key is left
+alone. The result is verified before it is written.
+
+Then the encrypted files whose rule changed are updated to the new
+recipients (as 'sopsfleet updatekeys' does) unless --no-updatekeys;
+--dry-run prints the diff of .sops.yaml and the plan, and writes nothing.`,
+		Example: `  # add a person next to alice, everywhere alice is
+  sopsfleet recipients add bob age1… --like alice
+
+  # add a host's key to the rule of its secrets, after looking at the diff
+  sopsfleet recipients add web1 --keyscan web1.example.com --path hosts/web1/secrets.yaml --dry-run
+
+  # a key from a .pub file, to every rule, without re-encrypting yet
+  sopsfleet recipients add carol --ssh-key carol.pub --all --no-updatekeys`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Name = args[0]
+			if len(args) == 2 {
+				o.Recipient = args[1]
+			}
+			o.groupSet = cmd.Flags().Changed("group")
+			o.ctx = cmd.Context()
+			return runRecipientsAdd(o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.SSHKey, "ssh-key", "", "take the recipient from the ssh-ed25519 public key in `FILE`")
+	f.StringVar(&o.Keyscan, "keyscan", "", "take the recipient from the ssh-ed25519 host key of `HOST[:PORT]`")
+	f.StringArrayVar(&o.Paths, "path", nil, "add to the rule sops uses for `FILE` (repeatable)")
+	f.StringVar(&o.Like, "like", "", "add to every group containing the recipient `NAME`")
+	f.BoolVar(&o.All, "all", false, "add to every rule")
+	f.IntVar(&o.Group, "group", 0, "key group `N` in rules with several groups")
+	f.DurationVar(&o.Timeout, "timeout", 10*time.Second, "--keyscan: give up on the host after this long")
+	f.StringVar(&o.KnownHost, "known-hosts", "", "--keyscan: known_hosts `FILE` to check the key against (default ~/.ssh/known_hosts)")
+	f.BoolVar(&o.DryRun, "dry-run", false, "print the change as a unified diff (and the update plan); write nothing")
+	o.addChainFlags(cmd)
+	return cmd
+}
+
+func runRecipientsAdd(o *recipientsAddOptions) error {
+	sources := 0
+	for _, s := range []string{o.Recipient, o.SSHKey, o.Keyscan} {
+		if s != "" {
+			sources++
+		}
+	}
+	if sources != 1 {
+		return usageErrorf("give exactly one recipient: AGE_RECIPIENT, --ssh-key FILE or --keyscan HOST[:PORT]")
+	}
+	if len(o.Paths) == 0 && o.Like == "" && !o.All {
+		return usageErrorf("no target: use --path FILE, --like NAME or --all")
+	}
+	if o.groupSet && o.Group < 0 {
+		return usageErrorf("--group must be 0 or more, got %d", o.Group)
+	}
+	if !recipients.ValidName(o.Name) {
+		return usageErrorf("invalid recipient name %q: use ASCII letters, digits, '_' and '-', starting with a letter or digit", o.Name)
+	}
+	c, err := loadRecipientsConfig(o.g)
+	if err != nil {
+		return err
+	}
+	key, err := o.recipient()
+	if err != nil {
+		return err
+	}
+	group := -1
+	if o.groupSet {
+		group = o.Group
+	}
+	targets, err := c.Targets(recipients.TargetOptions{Paths: o.Paths, Like: o.Like, All: o.All, Group: group})
+	if err != nil {
+		return usageErr(err)
+	}
+	if len(targets) == 0 {
+		return usageErrorf("%s: no key group matches the targets", c.Path)
+	}
+	ed, err := c.Add(recipients.AddOptions{Name: o.Name, Key: key, Targets: targets, Like: o.Like})
+	if err != nil {
+		return editErr(err)
+	}
+	if err := writeEdit(o.g, ed, &o.editOutput, &configChange{Rotate: false}); err != nil {
+		return err
+	}
+	if !ed.Unchanged() && !o.DryRun {
+		o.g.IO.Infof("added %s to %s in %s", o.Name, groupList(c, ed.Changed), ed.Path)
+	}
+	return nil
+}
+
+// recipient resolves the key to add from the argument or flags.
+func (o *recipientsAddOptions) recipient() (recipients.Key, error) {
+	switch {
+	case o.Recipient != "":
+		s := o.Recipient
+		if err := recipients.ValidateAgeRecipient(s); err != nil {
+			if strings.HasPrefix(s, "ssh-") {
+				return recipients.Key{}, usageErrorf("%v\nhint: give an SSH key with --ssh-key FILE", err)
+			}
+			return recipients.Key{}, usageErr(err)
+		}
+		return recipients.Key{Type: recipients.TypeAge, ID: s}, nil
+	case o.SSHKey != "":
+		k, err := readOneSSHKey(o.SSHKey)
+		if err != nil {
+			return recipients.Key{}, err
+		}
+		o.g.IO.Infof("%s: %s %s is %s", o.SSHKey, k.SSHType, k.Fingerprint, k.Age)
+		return recipients.Key{Type: recipients.TypeAge, ID: k.Age}, nil
+	default:
+		return o.scan()
+	}
+}
+
+// scan fetches --keyscan's host key and checks it against known_hosts.
+func (o *recipientsAddOptions) scan() (recipients.Key, error) {
+	ios := o.g.IO
+	if _, err := recipients.KeyscanAddress(o.Keyscan); err != nil {
+		return recipients.Key{}, usageErrorf("--keyscan: %v", err)
+	}
+	if o.Timeout <= 0 {
+		return recipients.Key{}, usageErrorf("--timeout must be positive, got %v", o.Timeout)
+	}
+	ctx := o.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	hk, err := recipients.Keyscan(ctx, o.Keyscan, o.Timeout)
+	if err != nil {
+		return recipients.Key{}, failErr(err)
+	}
+	ks := &keyscanOptions{g: o.g, KnownHosts: o.KnownHost}
+	path, err := ks.knownHostsPath()
+	if err != nil {
+		ios.Warnf("cannot check known_hosts: %v", err)
+	} else {
+		kr, err := recipients.CheckKnownHostsAddr(path, o.Keyscan, hk.Remote, hk.Key)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return recipients.Key{}, failErr(fmt.Errorf("%s: cannot check the host key: %w", o.Keyscan, err))
+		}
+		if err == nil && !ks.reportKnownHosts(o.Keyscan, hk, path, kr) {
+			return recipients.Key{}, errFindings
+		}
+	}
+	ios.Infof("%s: %s %s is %s", o.Keyscan, hk.Key.Type(), hk.Fingerprint, hk.Age)
+	return recipients.Key{Type: recipients.TypeAge, ID: hk.Age}, nil
+}

@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/sopsfleet/sopsfleet/recipients"
+)
+
+type recipientsRemoveOptions struct {
+	g        *globalOptions
+	Target   string // NAME or KEY
+	SSHKey   string
+	NoRotate bool
+	editOutput
+}
+
+func newRecipientsRemoveCmd(g *globalOptions) *cobra.Command {
+	o := &recipientsRemoveOptions{g: g}
+	cmd := &cobra.Command{
+		Use:   "remove (NAME | KEY | --ssh-key FILE)",
+		Short: "Remove a recipient from every rule of .sops.yaml",
+		Long: `remove removes a recipient, given by name, by key (age1…, a PGP fingerprint,
+…) or as the ssh-ed25519 public key in FILE, from every creation rule: its
+anchor definition and every alias, literal list item and comma-separated
+entry, with their own comment lines.
+
+It refuses, changing nothing, when a key group would be left with no
+recipient, or when an occurrence cannot be removed cleanly (the error names
+the line). The result is verified before it is written.
+
+Then the encrypted files the recipient could open are updated and their
+data keys rotated (a removed recipient that saw the old data key could
+still read them otherwise), unless --no-rotate (update the recipients only)
+or --no-updatekeys (edit .sops.yaml only). --dry-run prints the diff of
+.sops.yaml and the plan, and writes nothing.`,
+		Example: `  sopsfleet recipients remove bob --dry-run
+  sopsfleet recipients remove age1… --no-updatekeys
+  sopsfleet recipients remove --ssh-key old-laptop.pub`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				o.Target = args[0]
+			}
+			return runRecipientsRemove(o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.SSHKey, "ssh-key", "", "remove the recipient of the ssh-ed25519 public key in `FILE`")
+	f.BoolVar(&o.NoRotate, "no-rotate", false, "update the affected files' recipients without rotating their data keys")
+	f.BoolVar(&o.DryRun, "dry-run", false, "print the change as a unified diff (and the update plan); write nothing")
+	o.addChainFlags(cmd)
+	return cmd
+}
+
+func runRecipientsRemove(o *recipientsRemoveOptions) error {
+	if (o.Target == "") == (o.SSHKey == "") {
+		return usageErrorf("give exactly one of NAME, KEY or --ssh-key FILE")
+	}
+	c, err := loadRecipientsConfig(o.g)
+	if err != nil {
+		return err
+	}
+	var key recipients.Key
+	if o.SSHKey != "" {
+		sk, err := readOneSSHKey(o.SSHKey)
+		if err != nil {
+			return err
+		}
+		// The converted age recipient, else the SSH key written as such.
+		key, err = c.Lookup(sk.Age)
+		if err != nil {
+			fields := strings.Fields(string(ssh.MarshalAuthorizedKey(sk.Key)))
+			if len(fields) >= 2 {
+				if k, err2 := c.Lookup(fields[0] + " " + fields[1]); err2 == nil {
+					key, err = k, nil
+				}
+			}
+		}
+		if err != nil {
+			return usageErrorf("%s: %s %s (%s) is not a recipient", c.Path, sk.SSHType, sk.Fingerprint, sk.Age)
+		}
+	} else {
+		key, err = c.Lookup(o.Target)
+		if err != nil {
+			return usageErr(err)
+		}
+	}
+	name := c.NameOf(key)
+	ed, err := c.Remove(key)
+	if err != nil {
+		if errors.Is(err, recipients.ErrUnknownName) {
+			return usageErr(err)
+		}
+		return editErr(err)
+	}
+	chain := &configChange{Removed: []recipients.Key{key}, Rotate: !o.NoRotate}
+	if err := writeEdit(o.g, ed, &o.editOutput, chain); err != nil {
+		return err
+	}
+	if !o.DryRun {
+		what := key.ID
+		if name != "" {
+			what = name
+		}
+		o.g.IO.Infof("removed %s from %s in %s", what, groupList(c, ed.Changed), ed.Path)
+	}
+	return nil
+}
