@@ -95,15 +95,48 @@ func examine(path string) (Found, bool) {
 }
 
 // walk lists the regular files under roots, sorted and without duplicates.
-// Symbolic links to files are followed; links to folders are not.
+// Symbolic links to files are followed, unless the file they point to is
+// listed itself (so that no file is handled twice); links to folders are
+// not followed.
 func walk(roots []string) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
+	var links []string
 	add := func(p string) {
 		p = filepath.Clean(p)
 		if !seen[p] {
 			seen[p] = true
 			out = append(out, p)
+		}
+	}
+	dedupe := func() {
+		// Drop links whose target is listed under its own name or
+		// through an earlier link.
+		abs := map[string]bool{}
+		for _, p := range out {
+			if a, err := filepath.Abs(p); err == nil {
+				abs[a] = true
+			}
+		}
+		for _, l := range links {
+			target, err := filepath.EvalSymlinks(l)
+			if err != nil {
+				continue
+			}
+			a, err := filepath.Abs(target)
+			if err != nil {
+				continue
+			}
+			if !abs[a] {
+				abs[a] = true // a second link to the same file goes
+				continue
+			}
+			for i, p := range out {
+				if p == filepath.Clean(l) {
+					out = append(out[:i], out[i+1:]...)
+					break
+				}
+			}
 		}
 	}
 	for _, root := range roots {
@@ -114,6 +147,9 @@ func walk(roots []string) ([]string, error) {
 		if !info.IsDir() {
 			if info.Mode().IsRegular() {
 				add(root)
+				if li, err := os.Lstat(root); err == nil && li.Mode()&fs.ModeSymlink != 0 {
+					links = append(links, root)
+				}
 			}
 			continue
 		}
@@ -134,6 +170,7 @@ func walk(roots []string) ([]string, error) {
 			if d.Type()&fs.ModeSymlink != 0 {
 				if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
 					add(p)
+					links = append(links, p)
 				}
 			}
 			return nil
@@ -142,6 +179,7 @@ func walk(roots []string) ([]string, error) {
 			return nil, err
 		}
 	}
+	dedupe()
 	sort.Strings(out)
 	return out, nil
 }

@@ -146,10 +146,18 @@ func TestDiscover(t *testing.T) {
 	write(".sops.yaml", []byte("creation_rules:\n  - age: "+k.rcp+"\n"))
 	write("broken.json", []byte(`{"a": "ENC[AES256_GCM,data:x]", "sops": {`))
 	want = append(want, filepath.Join(dir, "broken.json"))
+	// A link to a listed file is dropped; a link to a file elsewhere is kept.
 	if err := os.Symlink(filepath.Join(dir, "sub", "secrets.env"), filepath.Join(dir, "link.env")); err != nil {
 		t.Fatal(err)
 	}
-	want = append(want, filepath.Join(dir, "link.env"))
+	outside := filepath.Join(t.TempDir(), "outside.env")
+	if err := os.WriteFile(outside, sopsEncrypt(t, "o.env", "A=1\n", "", k.rcp), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "outside.env")); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, filepath.Join(dir, "outside.env"))
 
 	files, ignored, err := Discover([]string{dir, filepath.Join(dir, "sub", "secrets.json")})
 	if err != nil {
