@@ -37,7 +37,7 @@ func Discover(roots []string) (files []string, ignored []string, err error) {
 // metadata, read and parsed with jobs workers (0 means one per CPU), so that
 // callers do not read and parse every file twice.
 func DiscoverParsed(roots []string, jobs int) (found []Found, ignored []string, err error) {
-	paths, err := walk(roots)
+	paths, err := Walk(roots)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -94,11 +94,13 @@ func examine(path string) (Found, bool) {
 	return Found{Path: path}, false
 }
 
-// walk lists the regular files under roots, sorted and without duplicates.
+// Walk lists the regular files under roots (files or folders, recursively,
+// skipping .git folders), sorted and without duplicates: the files
+// [Discover] looks at.
 // Symbolic links to files are followed, unless the file they point to is
 // listed itself (so that no file is handled twice); links to folders are
 // not followed.
-func walk(roots []string) ([]string, error) {
+func Walk(roots []string) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
 	var links []string
