@@ -105,14 +105,17 @@ func RunFound(ctx context.Context, found []sopsfile.Found, opts Options) []Resul
 	if jobs <= 0 {
 		jobs = runtime.NumCPU()
 	}
-	if jobs > len(files) {
-		jobs = len(files)
-	}
+	// jobs files are worked on at once; while a file waits for the disk
+	// (temporary file, fsync, rename) the next ones are already being worked
+	// on, so there are more goroutines than jobs, and the work itself holds
+	// one of jobs slots.
+	e.cpu = make(chan struct{}, jobs)
+	workers := min(jobs*ioOverlap, len(files))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	done := 0
-	for w := 0; w < jobs; w++ {
+	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -148,8 +151,12 @@ func Totals(results []Result) map[Status]int {
 	return t
 }
 
+// ioOverlap is how many files per job may be waiting on the disk.
+const ioOverlap = 4
+
 type engine struct {
 	opts     Options
+	cpu      chan struct{} // a slot per job
 	openOnce sync.Once
 	opener   *sopsfile.Opener
 	openErr  error
@@ -171,67 +178,79 @@ func failed(path string, err error) Result {
 }
 
 func (e *engine) process(in sopsfile.Found) Result {
-	path, data, f, err := in.Path, in.Data, in.File, in.Err
-	if err != nil {
-		return failed(path, readErr(err))
-	}
-	if data == nil {
-		if data, err = os.ReadFile(path); err != nil {
-			return failed(path, readErr(err))
-		}
-	}
-	if f == nil {
-		if f, err = sopsfile.Parse(path, data); err != nil {
-			return failed(path, err)
-		}
-	}
-	plan, err := PlanFile(e.opts.Config, f, e.opts.Rotate)
-	if err != nil {
-		return failed(path, err)
-	}
-	r := e.describe(path, plan)
-	if plan.Action == ActionNone {
-		r.Status = StatusUnchanged
+	e.cpu <- struct{}{}
+	r, out, data := e.compute(in)
+	<-e.cpu
+	if out == nil {
 		return r
 	}
-	if e.opts.DryRun {
-		r.DryRun = true
-		return r
-	}
-	var key []byte
-	if plan.NeedsDataKey() {
-		op, err := e.getOpener()
-		if err != nil {
-			return e.fail(r, err)
-		}
-		key, err = op.OpenDataKey(f, data)
-		if err != nil {
-			return e.fail(r, err)
-		}
-		defer clear(key)
-	}
-	if e.opts.Verify {
-		r.Status = StatusOK
-		return r
-	}
-	out, err := e.apply(plan, data, key)
-	if err != nil {
-		return e.fail(r, err)
-	}
-	// The splicing functions re-read and check what they write; output
-	// re-emitted through sops' store is checked here.
-	if plan.Action != ActionRewrap {
-		if err := verifyOutput(path, out, plan); err != nil {
-			return e.fail(r, err)
-		}
-	}
-	if err := atomicfile.WriteFile(path, out, atomicfile.Options{Expect: data}); err != nil {
+	if err := atomicfile.WriteFile(r.Path, out, atomicfile.Options{Expect: data}); err != nil {
 		if errors.Is(err, atomicfile.ErrChanged) {
 			err = atomicfile.ErrChanged
 		}
 		return e.fail(r, err)
 	}
 	return r
+}
+
+// compute does everything but the write: it returns the result and, when
+// the file must be written, its new content and the content it was read with.
+func (e *engine) compute(in sopsfile.Found) (Result, []byte, []byte) {
+	path, data, f, err := in.Path, in.Data, in.File, in.Err
+	if err != nil {
+		return failed(path, readErr(err)), nil, nil
+	}
+	if data == nil {
+		if data, err = os.ReadFile(path); err != nil {
+			return failed(path, readErr(err)), nil, nil
+		}
+	}
+	if f == nil {
+		if f, err = sopsfile.Parse(path, data); err != nil {
+			return failed(path, err), nil, nil
+		}
+	}
+	plan, err := PlanFile(e.opts.Config, f, e.opts.Rotate)
+	if err != nil {
+		return failed(path, err), nil, nil
+	}
+	r := e.describe(path, plan)
+	if plan.Action == ActionNone {
+		r.Status = StatusUnchanged
+		return r, nil, nil
+	}
+	if e.opts.DryRun {
+		r.DryRun = true
+		return r, nil, nil
+	}
+	var key []byte
+	if plan.NeedsDataKey() {
+		op, err := e.getOpener()
+		if err != nil {
+			return e.fail(r, err), nil, nil
+		}
+		key, err = op.OpenDataKey(f, data)
+		if err != nil {
+			return e.fail(r, err), nil, nil
+		}
+		defer clear(key)
+	}
+	if e.opts.Verify {
+		r.Status = StatusOK
+		return r, nil, nil
+	}
+	out, err := e.apply(plan, data, key)
+	if err != nil {
+		return e.fail(r, err), nil, nil
+	}
+	// The splicing functions re-read and check what they write; output
+	// re-emitted through sops' store is checked here.
+	if plan.Action != ActionRewrap {
+		if err := verifyOutput(path, out, plan); err != nil {
+			return e.fail(r, err), nil, nil
+		}
+	}
+	return r, out, data
 }
 
 func (e *engine) fail(r Result, err error) Result {
