@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // jsonParser is a small JSON reader: it skips the data section without
@@ -134,8 +136,8 @@ func (p *jsonParser) str() (string, error) {
 			if !esc {
 				return string(p.data[start+1 : i]), nil
 			}
-			var s string
-			if err := json.Unmarshal(p.data[start:i+1], &s); err != nil {
+			s, ok := unescapeJSON(p.data[start+1 : i])
+			if !ok {
 				p.pos = start
 				return "", p.fail("invalid string")
 			}
@@ -307,4 +309,88 @@ func (p *jsonParser) tree() (*mnode, error) {
 	n.stop = p.pos
 	n.end = p.lineAt(p.pos)
 	return n, nil
+}
+
+// unescapeJSON decodes the body of a JSON string with escapes.
+func unescapeJSON(b []byte) (string, bool) {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c != '\\' {
+			if c < 0x20 {
+				return "", false
+			}
+			out = append(out, c)
+			continue
+		}
+		i++
+		if i >= len(b) {
+			return "", false
+		}
+		switch b[i] {
+		case '"', '\\', '/':
+			out = append(out, b[i])
+		case 'n':
+			out = append(out, '\n')
+		case 't':
+			out = append(out, '\t')
+		case 'r':
+			out = append(out, '\r')
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'u':
+			r, ok := hex4(b[i+1:])
+			if !ok {
+				return "", false
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				if i+6 < len(b) && b[i+1] == '\\' && b[i+2] == 'u' {
+					if r2, ok := hex4(b[i+3:]); ok {
+						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+							out = utf8.AppendRune(out, d)
+							i += 6
+							continue
+						}
+					}
+				}
+				r = utf8.RuneError
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			return "", false
+		}
+	}
+	if !utf8.Valid(out) {
+		// encoding/json replaces invalid UTF-8; let it decide.
+		var s string
+		if err := json.Unmarshal(append(append([]byte{'"'}, b...), '"'), &s); err != nil {
+			return "", false
+		}
+		return s, true
+	}
+	return string(out), true
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }

@@ -1,6 +1,7 @@
 package sopsfile
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -189,5 +190,16 @@ func TestDiscover(t *testing.T) {
 	}
 	if _, _, err := Discover([]string{filepath.Join(dir, "missing")}); err == nil {
 		t.Error("a missing root is not an error")
+	}
+}
+
+func TestUnescapeJSON(t *testing.T) {
+	for _, s := range []string{`a\nb`, `\"q\" \\ \/ \t\r\b\f`, `\u00e9\u4e2d`, `\ud83d\ude00 smile`, `\ud83d alone`, `\u0041`, "caf\xc3\xa9", `bad \x`, `\u12`, "ctl\x01"} {
+		var want string
+		werr := json.Unmarshal([]byte(`"`+s+`"`), &want)
+		got, ok := unescapeJSON([]byte(s))
+		if (werr == nil) != ok || got != want {
+			t.Errorf("unescapeJSON(%q) = %q, %v; encoding/json: %q, %v", s, got, ok, want, werr)
+		}
 	}
 }
