@@ -1,9 +1,11 @@
 package rekey
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -125,7 +127,9 @@ type Finding struct {
 type ScanOptions struct {
 	Config *recipients.Config
 	// Paths are the files and folders to scan; empty: Config.Dir,
-	// recursively. Folders are walked with sopsfile.Discover.
+	// recursively. Folders are walked as sopsfile.Discover walks them
+	// (skipping .git), but files are read, checked and dropped one at a
+	// time, so memory does not grow with the repository.
 	Paths []string
 	// Workers parse files in parallel; 0: GOMAXPROCS.
 	Workers int
@@ -203,11 +207,11 @@ func Scan(opts ScanOptions) (*ScanResult, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	found, ignored, err := sopsfile.DiscoverParsed(roots, workers)
+	paths, err := walkFiles(roots)
 	if err != nil {
 		return nil, err
 	}
-	res := &ScanResult{Config: cfg, Scanned: len(found) + len(ignored)}
+	res := &ScanResult{Config: cfg, Scanned: len(paths)}
 	configAbs := ""
 	if cfg.Path != "" {
 		configAbs = absPath(cfg.Path)
@@ -218,47 +222,96 @@ func Scan(opts ScanOptions) (*ScanResult, error) {
 			res.SopsYml = append(res.SopsYml, display(yml))
 		}
 	}
-	// Files that are not encrypted matter only when a creation rule that
-	// selects files by path matches them: they were probably meant to be.
-	for _, p := range ignored {
-		a := absPath(p)
-		if a == configAbs {
-			continue
-		}
-		if filepath.Base(a) == ".sops.yml" {
-			res.SopsYml = append(res.SopsYml, display(a))
-			continue
-		}
-		if rule, err := cfg.RuleFor(a); err == nil && specificRule(rule) {
-			res.Files = append(res.Files, &FileResult{Path: display(a), Abs: a, NotEncrypted: true,
-				Rule: rule, Explicit: explicit[a]})
-		}
-	}
-	results := make([]*FileResult, len(found))
+	// Files are read, parsed and checked one at a time per worker, and
+	// their content dropped at once: memory stays flat on large trees.
+	results := make([]*FileResult, len(paths))
+	sopsYml := make([]bool, len(paths))
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for w := 0; w < min(workers, max(len(found), 1)); w++ {
+	for w := 0; w < min(workers, max(len(paths), 1)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				f := &found[i]
-				a := absPath(f.Path)
-				results[i] = scanOne(cfg, f, a, display(a), explicit[a], opts.Plaintext)
-				f.Data = nil // keep memory flat on large trees
+				a := absPath(paths[i])
+				switch {
+				case a == configAbs:
+				case filepath.Base(a) == ".sops.yml":
+					sopsYml[i] = true
+				default:
+					results[i] = scanOne(cfg, a, display(a), explicit[a], opts.Plaintext)
+				}
 			}
 		}()
 	}
-	for i := range found {
+	for i := range paths {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
-	res.Files = append(res.Files, results...)
+	for i, r := range results {
+		if r != nil {
+			res.Files = append(res.Files, r)
+		}
+		if sopsYml[i] {
+			res.SopsYml = append(res.SopsYml, display(absPath(paths[i])))
+		}
+	}
 	sort.Slice(res.Files, func(i, j int) bool { return res.Files[i].Path < res.Files[j].Path })
 	sort.Strings(res.SopsYml)
 	res.SopsYml = compactStrings(res.SopsYml)
 	return res, nil
+}
+
+// walkFiles lists the regular files under roots (files or folders),
+// sorted, without duplicates, skipping .git folders, as sopsfile.Discover
+// does. Symbolic links to files are followed; links to folders are not.
+func walkFiles(roots []string) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	add := func(p string) {
+		p = filepath.Clean(p)
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	for _, root := range roots {
+		info, err := os.Stat(root)
+		if err != nil {
+			return nil, err
+		}
+		if !info.IsDir() {
+			if info.Mode().IsRegular() {
+				add(root)
+			}
+			continue
+		}
+		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if d.Name() == ".git" && p != root {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() {
+				add(p)
+			} else if d.Type()&fs.ModeSymlink != 0 {
+				if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+					add(p)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 func compactStrings(s []string) []string {
@@ -279,17 +332,40 @@ func absPath(p string) string {
 	return a
 }
 
-// scanOne resolves the rule of one sops file and compares its recipients.
-func scanOne(cfg *recipients.Config, found *sopsfile.Found, abs, disp string, explicit, plain bool) *FileResult {
+// scanOne reads one file and compares it with its rule. It returns nil for
+// a file that is not encrypted and that no specific creation rule selects.
+func scanOne(cfg *recipients.Config, abs, disp string, explicit, plain bool) *FileResult {
 	r := &FileResult{Path: disp, Abs: abs, Explicit: explicit}
-	if found.Err != nil || found.File == nil {
-		r.Err = found.Err
-		if r.Err == nil {
-			r.Err = errors.New("unreadable")
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && !explicit {
+			return nil // vanished while scanning
 		}
+		r.Err = err
 		return r
 	}
-	f := found.File
+	var f *sopsfile.File
+	if bytes.Contains(data, []byte("sops")) {
+		f, err = sopsfile.Parse(abs, data)
+	} else {
+		err = sopsfile.ErrNotEncrypted
+	}
+	if err != nil {
+		// A file that holds sops values but whose metadata cannot be read
+		// is reported (sopsfile.Discover keeps such files too); any other
+		// file matters only when a specific rule selects it.
+		if !errors.Is(err, sopsfile.ErrNotEncrypted) && bytes.Contains(data, []byte("ENC[AES256_GCM,")) {
+			r.Err = err
+			return r
+		}
+		rule, rerr := cfg.RuleFor(abs)
+		if rerr != nil || !specificRule(rule) {
+			return nil
+		}
+		r.NotEncrypted = true
+		r.Rule = rule
+		return r
+	}
 	r.File = f
 	r.Rule, r.RuleErr = cfg.RuleFor(abs)
 	if r.RuleErr == nil && r.Rule != nil {
@@ -298,9 +374,34 @@ func scanOne(cfg *recipients.Config, found *sopsfile.Found, abs, disp string, ex
 		r.WantedThreshold = EffectiveThreshold(r.Rule.ShamirThreshold, len(r.Rule.Groups))
 	}
 	if plain {
-		r.Plain, r.PlainErr = FindPlaintext(f, found.Data)
+		r.Plain, r.PlainErr = FindPlaintext(f, data)
 	}
+	detach(f)
 	return r
+}
+
+// detach drops what check and report do not use from f (the encrypted data
+// keys) and copies the strings kept, which may share memory with the file's
+// content, so that the content is freed at once.
+func detach(f *sopsfile.File) {
+	for _, g := range f.Groups {
+		for i := range g {
+			g[i].Enc = ""
+			g[i].Key.ID = strings.Clone(g[i].Key.ID)
+			g[i].Problem = strings.Clone(g[i].Problem)
+			g[i].CreatedAt = ""
+		}
+	}
+	for i := range f.Problems {
+		f.Problems[i].Message = strings.Clone(f.Problems[i].Message)
+	}
+	f.MAC = strings.Clone(f.MAC)
+	f.LastModified = strings.Clone(f.LastModified)
+	f.Version = strings.Clone(f.Version)
+	f.EncryptedRegex, f.UnencryptedRegex = strings.Clone(f.EncryptedRegex), strings.Clone(f.UnencryptedRegex)
+	f.EncryptedSuffix, f.UnencryptedSuffix = strings.Clone(f.EncryptedSuffix), strings.Clone(f.UnencryptedSuffix)
+	f.EncryptedCommentRegex = strings.Clone(f.EncryptedCommentRegex)
+	f.UnencryptedCommentRegex = strings.Clone(f.UnencryptedCommentRegex)
 }
 
 // catchAll reports whether a path_regex matches every path: absent, empty,

@@ -28,8 +28,28 @@ type PlainValue struct {
 	Comment bool
 }
 
-// encValue is the shape sops gives every encrypted value (aes/cipher.go).
-var encValue = regexp.MustCompile(`^ENC\[AES256_GCM,data:(.*),iv:(.*),tag:(.*),type:(.*)\]`)
+// isEncrypted reports whether s has the shape sops gives every encrypted
+// value: it matches `^ENC\[AES256_GCM,data:(.*),iv:(.*),tag:(.*),type:(.*)\]`
+// (aes/cipher.go), tested without a backtracking regexp: the parts must come
+// in order on the first line ('.' does not match a newline).
+func isEncrypted(s string) bool {
+	const prefix = "ENC[AES256_GCM,data:"
+	if !strings.HasPrefix(s, prefix) {
+		return false
+	}
+	rest := s[len(prefix):]
+	if i := strings.IndexByte(rest, '\n'); i >= 0 {
+		rest = rest[:i]
+	}
+	for _, part := range []string{",iv:", ",tag:", ",type:", "]"} {
+		i := strings.Index(rest, part)
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+len(part):]
+	}
+	return true
+}
 
 // encRules are a file's encryption settings, compiled. They decide, as
 // sops.Tree.shouldBeEncrypted does, whether a leaf is encrypted.
@@ -182,6 +202,10 @@ type yamlWalker struct {
 }
 
 func yamlPlaintext(r *encRules, data []byte) ([]PlainValue, error) {
+	data = blankMetadata(data)
+	if allEncryptedYAML(data) {
+		return nil, nil
+	}
 	w := &yamlWalker{r: r, lines: bytes.Split(data, []byte("\n"))}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
@@ -197,6 +221,127 @@ func yamlPlaintext(r *encRules, data []byte) ([]PlainValue, error) {
 		w.branch(&doc, false, nil, nil, true)
 	}
 	return w.out, nil
+}
+
+// blankMetadata returns data with the body of every top-level "sops:" block
+// blanked (its lines emptied, so line numbers hold): the walk skips the
+// metadata anyway, and not parsing its key stanzas halves the work. The
+// "sops:" line stays, so comments keep their places in the tree.
+func blankMetadata(data []byte) []byte {
+	var out []byte
+	pos := 0
+	for {
+		i := bytes.Index(data[pos:], []byte("\nsops:"))
+		if i < 0 {
+			break
+		}
+		start := pos + i + len("\nsops:")
+		// the key must be "sops:" alone on its line (an empty value: a block)
+		eol := bytes.IndexByte(data[start:], '\n')
+		if eol < 0 || len(bytes.TrimRight(data[start:start+eol], " \r")) != 0 {
+			pos = start
+			continue
+		}
+		if out == nil {
+			out = append([]byte(nil), data...)
+		}
+		j := start + eol + 1
+		for j < len(data) {
+			end := bytes.IndexByte(data[j:], '\n')
+			if end < 0 {
+				end = len(data) - j
+			}
+			line := data[j : j+end]
+			if len(line) > 0 && line[0] != ' ' && line[0] != '\t' && line[0] != '\r' {
+				break
+			}
+			for k := j; k < j+end; k++ {
+				out[k] = ' '
+			}
+			j += end + 1
+		}
+		pos = j - 1
+		if pos >= len(data) || pos < start {
+			break
+		}
+	}
+	if out == nil {
+		return data
+	}
+	return out
+}
+
+// allEncryptedYAML is the fast path of the YAML walk: it reports true when
+// every line has one of the simple shapes sops writes and every value and
+// comment on them is encrypted (or empty or null). Then nothing can be in
+// plaintext, whatever the file's settings. Any other line (a plaintext
+// value, a block scalar, flow style, quoting, anchors, a plain comment)
+// answers false, and the full walk decides.
+func allEncryptedYAML(data []byte) bool {
+	for len(data) > 0 {
+		var line []byte
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			line, data = data, nil
+		}
+		if !simpleEncryptedLine(string(bytes.TrimRight(line, "\r"))) {
+			return false
+		}
+	}
+	return true
+}
+
+func simpleEncryptedLine(l string) bool {
+	if l == "sops:" || l == "---" {
+		return true
+	}
+	l = strings.TrimLeft(l, " ")
+	item := false
+	for strings.HasPrefix(l, "- ") {
+		l, item = strings.TrimLeft(l[2:], " "), true
+	}
+	if l == "" || l == "-" {
+		return true
+	}
+	if l[0] == '#' {
+		return l == "#" || isEncrypted(l[1:]) && !strings.ContainsRune(l, ' ')
+	}
+	key, value, hasColon := strings.Cut(l, ": ")
+	if !hasColon {
+		if strings.HasSuffix(l, ":") {
+			key, value = l[:len(l)-1], ""
+		} else if item {
+			key, value = "", l
+		} else {
+			return false
+		}
+	}
+	if hasColon || strings.HasSuffix(l, ":") {
+		if key == "" {
+			return false
+		}
+		for _, c := range key {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == '/') {
+				return false
+			}
+		}
+	}
+	value = strings.TrimLeft(value, " ")
+	if v, comment, ok := strings.Cut(value, "#"); ok {
+		if comment != "" && !(isEncrypted(comment) && !strings.ContainsRune(comment, ' ')) {
+			return false
+		}
+		if v != "" && !strings.HasSuffix(v, " ") {
+			return false // "#" inside a value
+		}
+		value = strings.TrimRight(v, " ")
+	}
+	switch value {
+	case "", "null", "~", `""`, "''", "[]", "{}":
+		return true
+	}
+	return isEncrypted(value) && strings.HasSuffix(value, "]") && !strings.ContainsRune(value, ' ')
 }
 
 // item of a sops tree branch or list, in tree order.
@@ -341,7 +486,7 @@ func (w *yamlWalker) value(v *yaml.Node, handled bool, path []string, stack [][]
 		case "!!null":
 			return // sops leaves nil alone
 		case "!!str":
-			if v.Value == "" || encValue.MatchString(v.Value) {
+			if v.Value == "" || isEncrypted(v.Value) {
 				return
 			}
 		}
@@ -353,7 +498,7 @@ func (w *yamlWalker) leafComment(it yitem, path []string, stack [][]string) {
 	if it.comment == "" || !w.r.shouldBeEncrypted(path, stack, true) {
 		return
 	}
-	if encValue.MatchString(it.comment) {
+	if isEncrypted(it.comment) {
 		return
 	}
 	w.out = append(w.out, PlainValue{Path: clonePath(path), Line: it.line, Comment: true})
@@ -372,6 +517,9 @@ type jsonWalker struct {
 }
 
 func jsonPlaintext(r *encRules, data []byte) ([]PlainValue, error) {
+	if allEncryptedJSON(data) {
+		return nil, nil
+	}
 	w := &jsonWalker{r: r, dec: json.NewDecoder(bytes.NewReader(data))}
 	w.dec.UseNumber()
 	for i, b := range data {
@@ -390,6 +538,109 @@ func jsonPlaintext(r *encRules, data []byte) ([]PlainValue, error) {
 		return w.out, fmt.Errorf("json: %w", err)
 	}
 	return w.out, nil
+}
+
+// allEncryptedJSON is the fast path of the JSON walk: true when every value
+// outside the top-level "sops" object is an encrypted string, an empty
+// string or null (so nothing can be in plaintext, whatever the settings).
+// Anything else — numbers, booleans, plaintext strings, bad syntax — answers
+// false and the full walk decides.
+func allEncryptedJSON(data []byte) bool {
+	depth := 0
+	for i := 0; i < len(data); {
+		switch c := data[i]; c {
+		case ' ', '\t', '\n', '\r', ',', ':':
+			i++
+		case '{', '[':
+			depth++
+			i++
+		case '}', ']':
+			depth--
+			i++
+		case '"':
+			str, j, ok := jsonString(data, i)
+			if !ok {
+				return false
+			}
+			k := j
+			for k < len(data) && (data[k] == ' ' || data[k] == '\t' || data[k] == '\n' || data[k] == '\r') {
+				k++
+			}
+			if k < len(data) && data[k] == ':' {
+				if depth == 1 && string(str) == "sops" {
+					end, ok := skipJSONValue(data, k+1)
+					if !ok {
+						return false
+					}
+					i = end
+					continue
+				}
+				i = k + 1
+				continue
+			}
+			if len(str) > 0 && (!isEncrypted(string(str)) || bytes.IndexByte(str, '\\') >= 0) {
+				return false
+			}
+			i = j
+		case 'n':
+			if !bytes.HasPrefix(data[i:], []byte("null")) {
+				return false
+			}
+			i += 4
+		default:
+			return false
+		}
+	}
+	return depth == 0
+}
+
+// jsonString returns the raw content of the string starting at data[i]
+// (a '"') and the index after its closing quote.
+func jsonString(data []byte, i int) ([]byte, int, bool) {
+	for j := i + 1; j < len(data); j++ {
+		switch data[j] {
+		case '\\':
+			j++
+		case '"':
+			return data[i+1 : j], j + 1, true
+		}
+	}
+	return nil, 0, false
+}
+
+// skipJSONValue returns the index after the value starting at or after i.
+func skipJSONValue(data []byte, i int) (int, bool) {
+	depth := 0
+	for i < len(data) {
+		switch data[i] {
+		case '"':
+			_, j, ok := jsonString(data, i)
+			if !ok {
+				return 0, false
+			}
+			i = j
+			if depth == 0 {
+				return i, true
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1, true
+			}
+			if depth < 0 {
+				return 0, false
+			}
+		case ',':
+			if depth == 0 {
+				return i, true
+			}
+		}
+		i++
+	}
+	return 0, false
 }
 
 func (w *jsonWalker) line() int {
@@ -445,7 +696,7 @@ func (w *jsonWalker) value(path []string) error {
 	case nil:
 		return nil
 	case string:
-		if t == "" || encValue.MatchString(t) {
+		if t == "" || isEncrypted(t) {
 			return nil
 		}
 	}
@@ -473,7 +724,7 @@ func dotenvPlaintext(r *encRules, data []byte) []PlainValue {
 		if line[0] == '#' {
 			c := string(line[1:])
 			stack[0] = append(stack[0], c)
-			if c != "" && r.shouldBeEncrypted(nil, stack, true) && !encValue.MatchString(c) {
+			if c != "" && r.shouldBeEncrypted(nil, stack, true) && !isEncrypted(c) {
 				out = append(out, PlainValue{Line: i + 1, Comment: true})
 			}
 			continue
@@ -486,7 +737,7 @@ func dotenvPlaintext(r *encRules, data []byte) []PlainValue {
 		if strings.HasPrefix(key, "sops_") {
 			continue
 		}
-		if val != "" && r.shouldBeEncrypted([]string{key}, stack, false) && !encValue.MatchString(val) {
+		if val != "" && r.shouldBeEncrypted([]string{key}, stack, false) && !isEncrypted(val) {
 			out = append(out, PlainValue{Path: []string{key}, Line: i + 1})
 		}
 		stack[0] = nil

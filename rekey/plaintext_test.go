@@ -138,3 +138,78 @@ func TestPlaintextSettings(t *testing.T) {
 		})
 	}
 }
+
+// TestIsEncryptedMatchesSopsRegexp: the fast test agrees with the regexp
+// sops uses (aes/cipher.go) on valid, truncated and odd values.
+func TestIsEncryptedMatchesSopsRegexp(t *testing.T) {
+	re := regexp.MustCompile(`^ENC\[AES256_GCM,data:(.*),iv:(.*),tag:(.*),type:(.*)\]`)
+	for _, s := range []string{
+		"ENC[AES256_GCM,data:abc=,iv:def=,tag:ghi==,type:str]",
+		"ENC[AES256_GCM,data:,iv:,tag:,type:]",
+		"ENC[AES256_GCM,data:abc,iv:def,tag:ghi,type:str",
+		"ENC[AES256_GCM,data:abc,tag:ghi,iv:def,type:str]",
+		"ENC[AES256_GCM,data:abc,iv:def,tag:ghi,type:str] trailing",
+		"ENC[AES256_GCM,data:abc,iv:d\nef,tag:ghi,type:str]",
+		"ENC[AES256_GCM,data:abc,iv:def,tag:ghi,type:str]\nmore",
+		"enc[AES256_GCM,data:abc,iv:def,tag:ghi,type:str]",
+		" ENC[AES256_GCM,data:abc,iv:def,tag:ghi,type:str]",
+		"ENC[AES256_GCM,data:a]b,iv:c,tag:d,type:e]",
+		"plain", "", "ENC[",
+	} {
+		if got, want := isEncrypted(s), re.MatchString(s); got != want {
+			t.Errorf("isEncrypted(%q) = %v, sops' regexp says %v", s, got, want)
+		}
+	}
+}
+
+// TestSimpleEncryptedLine: the fast path accepts only lines whose values
+// and comments are all encrypted, empty or null.
+func TestSimpleEncryptedLine(t *testing.T) {
+	enc := "ENC[AES256_GCM,data:YQ==,iv:aXY=,tag:dGFn,type:str]"
+	cmt := "#ENC[AES256_GCM,data:YQ==,iv:aXY=,tag:dGFn,type:comment]"
+	for _, c := range []struct {
+		line string
+		ok   bool
+	}{
+		{"key: " + enc, true}, {"    nested_key-1.x/y: " + enc, true}, {"- " + enc, true},
+		{"    - key: " + enc, true}, {"- - " + enc, true}, {"key:", true}, {"- key:", true},
+		{"-", true}, {"", true}, {"---", true}, {"sops:", true}, {cmt, true}, {"    " + cmt, true},
+		{"key: " + enc + " " + cmt, true}, {"key: null", true}, {`key: ""`, true}, {"key: []", true},
+		{"key: plain", false}, {"- plain", false}, {"key: 1", false}, {"key: true", false},
+		{"# plain comment", false}, {"key: " + enc + " # plain", false}, {"key: |", false},
+		{"key: >-", false}, {"key: [" + enc + "]", false}, {`"quoted key": ` + enc, false},
+		{"key: &a " + enc, false}, {"key: *a", false}, {"key: !!str " + enc, false},
+		{"continuation", false}, {"\tkey: " + enc, false}, {"key: " + enc + "x", false},
+		{"key: " + enc[:len(enc)-1], false}, {"? complex", false}, {"key: '" + enc + "'", false},
+		{"key: ENC[AES256_GCM,data:a b,iv:c,tag:d,type:str]", false},
+	} {
+		if got := simpleEncryptedLine(c.line); got != c.ok {
+			t.Errorf("simpleEncryptedLine(%q) = %v, want %v", c.line, got, c.ok)
+		}
+	}
+}
+
+// TestAllEncryptedJSON: the JSON fast path accepts only files whose values
+// are all encrypted, empty or null (the sops object aside).
+func TestAllEncryptedJSON(t *testing.T) {
+	enc := `"ENC[AES256_GCM,data:YQ==,iv:aXY=,tag:dGFn,type:str]"`
+	meta := `"sops": {"age": [{"recipient": "age1x", "enc": "-----BEGIN\n"}], "version": "3.13.3", "n": 1}`
+	for _, c := range []struct {
+		doc string
+		ok  bool
+	}{
+		{`{"a": ` + enc + `, "b": {"c": [` + enc + `, null, ""]}, ` + meta + `}`, true},
+		{`{` + meta + `, "a": ` + enc + `}`, true},
+		{`{"a": "plain", ` + meta + `}`, false},
+		{`{"a": 1, ` + meta + `}`, false},
+		{`{"a": true, ` + meta + `}`, false},
+		{`{"a": [` + enc + `, "x"], ` + meta + `}`, false},
+		{`{"b": {"sops": "plain"}, ` + meta + `}`, false},
+		{`{"a": "ENC[AES256_GCM,data:\"x,iv:a,tag:b,type:str]", ` + meta + `}`, false},
+		{`{"a": ` + enc, false},
+	} {
+		if got := allEncryptedJSON([]byte(c.doc)); got != c.ok {
+			t.Errorf("allEncryptedJSON(%s) = %v, want %v", c.doc, got, c.ok)
+		}
+	}
+}
