@@ -422,3 +422,56 @@ func TestOneItemFlowListCollapses(t *testing.T) {
 		t.Errorf("got\n%s", ed.New)
 	}
 }
+
+// TestRemoveFirstKeyOfListItem: when "- age:" goes, the group's next key
+// moves up behind the dash.
+func TestRemoveFirstKeyOfListItem(t *testing.T) {
+	data := "creation_rules:\n  - key_groups:\n      - age:\n          - " + keyC + " # carol\n        pgp:\n          - " + pgp1 + "\n      - age:\n          - " + keyA + "\n"
+	c, err := ParseConfig(".sops.yaml", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ed, err := c.Remove(Key{TypeAge, keyC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "creation_rules:\n  - key_groups:\n      - pgp:\n          - " + pgp1 + "\n      - age:\n          - " + keyA + "\n"
+	if string(ed.New) != want {
+		t.Errorf("got\n%s", ed.New)
+	}
+	// A comment between the keys is not guessed at.
+	data = strings.Replace(data, "        pgp:", "        # offline key\n        pgp:", 1)
+	c, _ = ParseConfig(".sops.yaml", []byte(data))
+	if _, err := c.Remove(Key{TypeAge, keyC}); err == nil || !strings.Contains(err.Error(), ".sops.yaml:5: a comment between") {
+		t.Errorf("err %v", err)
+	}
+}
+
+func BenchmarkParseConfig(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("testdata", "config", "cloud.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := ParseConfig(".sops.yaml", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAddVerified(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("testdata", "config", "anchors_nested.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := ParseConfig(".sops.yaml", data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	o := AddOptions{Name: "newbie", Key: Key{TypeAge, keyG}, Targets: []GroupRef{{0, 0}, {1, 0}, {2, 0}}}
+	for b.Loop() {
+		if _, err := c.Add(o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
