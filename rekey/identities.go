@@ -184,6 +184,14 @@ func (l *loader) sshKey(source, path string, data []byte, convert bool) error {
 	id, err := agessh.ParseIdentity(data)
 	var pass []byte
 	var missing *ssh.PassphraseMissingError
+	if errors.As(err, &missing) && !convert && l.opts.Passphrase != nil {
+		// As sops does: ask for the passphrase only when a file has an
+		// entry for this key.
+		if lazy, lerr := l.lazySSH(path, data, missing.PublicKey); lerr == nil {
+			l.add(source, lazy)
+			return nil
+		}
+	}
 	if errors.As(err, &missing) {
 		pass, err = l.passphrase(fmt.Sprintf("passphrase for %q: ", path))
 		if err == nil {
@@ -211,6 +219,43 @@ func (l *loader) sshKey(source, path string, data []byte, convert bool) error {
 	}
 	l.add(source, got...)
 	return nil
+}
+
+// lazySSH returns an identity for an encrypted SSH key that asks for the
+// passphrase the first time a stanza of its public key (from the error, or
+// from path.pub) is met. It is safe for concurrent use.
+func (l *loader) lazySSH(path string, data []byte, pub ssh.PublicKey) (age.Identity, error) {
+	if pub == nil {
+		pubData, err := os.ReadFile(path + ".pub")
+		if err != nil {
+			return nil, err
+		}
+		if pub, _, _, _, err = ssh.ParseAuthorizedKey(pubData); err != nil {
+			return nil, err
+		}
+	}
+	prompt := l.opts.Passphrase
+	id, err := agessh.NewEncryptedSSHIdentity(pub, data, func() ([]byte, error) {
+		return prompt(fmt.Sprintf("passphrase for %q: ", path))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &lockedIdentity{id: id}, nil
+}
+
+// lockedIdentity serialises Unwrap of an identity that keeps state (the
+// decrypted key of an encrypted SSH identity), so that the passphrase is
+// asked once even when several files are opened at the same time.
+type lockedIdentity struct {
+	mu sync.Mutex
+	id age.Identity
+}
+
+func (i *lockedIdentity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.id.Unwrap(stanzas)
 }
 
 func parseEncryptedSSH(data, pass []byte) (age.Identity, error) {

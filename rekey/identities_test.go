@@ -201,3 +201,45 @@ func TestEncryptedAgeIdentityFile(t *testing.T) {
 		t.Fatal("wrong identity")
 	}
 }
+
+// An encrypted ~/.ssh/id_ed25519 is asked for only when a file has an entry
+// for it, as sops does, and only once.
+func TestEncryptedDefaultSSHKeyAsksOnlyWhenNeeded(t *testing.T) {
+	home := t.TempDir()
+	sshPEM, pub := newSSHKey(t, "pw")
+	writeFile(t, filepath.Join(home, ".ssh", "id_ed25519"), sshPEM)
+	other := genKeys(t, "x")["x"]
+	asked := 0
+	ids, err := LoadIdentities(IdentityOptions{
+		Getenv:     envMap(map[string]string{"HOME": home, EnvAgeKey: other.id.String()}),
+		Passphrase: func(string) ([]byte, error) { asked++; return []byte("pw"), nil },
+	})
+	if err != nil || ids.Count() != 2 || asked != 0 {
+		t.Fatalf("load: %v, %d identities, asked %d", err, ids.Count(), asked)
+	}
+	sshRecipient := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub)))
+	open := func(rec string) error {
+		enc, err := sopsfile.NewOpener(nil).EncryptNew(sopsfile.FormatYAML, []byte("a: 1\n"),
+			[][]recipients.Key{{{Type: recipients.TypeAge, ID: rec}}}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := sopsfile.Parse("s.yaml", enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = sopsfile.NewOpener(ids.Age).OpenDataKey(f, enc)
+		return err
+	}
+	if err := open(other.id.Recipient().String()); err != nil || asked != 0 {
+		t.Fatalf("age file: %v, asked %d", err, asked)
+	}
+	for i := 0; i < 2; i++ {
+		if err := open(sshRecipient); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if asked != 1 {
+		t.Fatalf("asked %d times", asked)
+	}
+}

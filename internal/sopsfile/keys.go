@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/getsops/sops/v3"
@@ -212,7 +213,12 @@ func (o *Opener) Rotate(f *File, data, oldKey []byte, groups [][]Recipient, thre
 	tree.Metadata.DataKey = oldKey
 	cipher := aes.NewCipher()
 	if _, err := common.DecryptTree(common.DecryptTreeOpts{Tree: &tree, KeyServices: o.services, Cipher: cipher}); err != nil {
-		return nil, fmt.Errorf("decrypting the values: %v", err)
+		// sops' message quotes the computed MAC (a hash of the plaintext):
+		// keep it out of messages.
+		if strings.Contains(err.Error(), "MAC") {
+			return nil, errors.New("the values do not match the file's mac (changed outside sops?)")
+		}
+		return nil, errors.New("cannot decrypt the values with the data key")
 	}
 	newKey := make([]byte, dataKeySize)
 	if _, err := rand.Read(newKey); err != nil {
