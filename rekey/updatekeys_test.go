@@ -25,7 +25,7 @@ func (k tkey) key() recipients.Key {
 	return recipients.Key{Type: recipients.TypeAge, ID: k.id.Recipient().String()}
 }
 
-func genKeys(t *testing.T, names ...string) map[string]tkey {
+func genKeys(t testing.TB, names ...string) map[string]tkey {
 	t.Helper()
 	out := map[string]tkey{}
 	for _, n := range names {
@@ -40,7 +40,7 @@ func genKeys(t *testing.T, names ...string) map[string]tkey {
 
 // fixture is a folder with .sops.yaml and encrypted files.
 type fixture struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	keys map[string]tkey
 }
@@ -124,7 +124,7 @@ func (fx *fixture) canOpen(p string, names ...string) bool {
 	return err == nil
 }
 
-func mustRead(t *testing.T, p string) []byte {
+func mustRead(t testing.TB, p string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(p)
 	if err != nil {
