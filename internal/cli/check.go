@@ -80,6 +80,13 @@ func runCheck(opts *checkOptions) error {
 			files++
 		}
 	}
+	// Annotations and code scanning locate files from the repository root:
+	// in GitHub Actions that is $GITHUB_WORKSPACE, wherever check runs.
+	if ws := opts.IO.Getenv("GITHUB_WORKSPACE"); ws != "" && (opts.Format == "github" || opts.Format == "sarif") {
+		for i := range findings {
+			findings[i].File = displayPath(absOr(ws), absOr(findings[i].File))
+		}
+	}
 	out := opts.IO.Out
 	switch opts.Format {
 	case "json":
