@@ -243,3 +243,20 @@ func TestEncryptedDefaultSSHKeyAsksOnlyWhenNeeded(t *testing.T) {
 		t.Fatalf("asked %d times", asked)
 	}
 }
+
+func TestAgeKeyCommandRunsOnce(t *testing.T) {
+	dir := t.TempDir()
+	k := genKeys(t, "k")["k"]
+	keyFile := writeFile(t, filepath.Join(dir, "key.txt"), k.id.String()+"\n")
+	ids, err := LoadIdentities(IdentityOptions{Getenv: envMap(map[string]string{"HOME": dir, EnvAgeKeyCmd: "cat " + keyFile})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids.Count() != 1 || len(ids.Problems) != 0 || !strings.Contains(ids.Sources[0], EnvAgeKeyCmd) {
+		t.Fatalf("%+v", ids)
+	}
+	ids, err = LoadIdentities(IdentityOptions{Getenv: envMap(map[string]string{"HOME": dir, EnvAgeKeyCmd: "false"})})
+	if err != nil || ids.Count() != 0 || len(ids.Problems) != 1 {
+		t.Fatalf("failing command: %v %+v", err, ids)
+	}
+}

@@ -396,3 +396,25 @@ func TestRunVerifyWritesNothing(t *testing.T) {
 		t.Fatal("verify wrote the file")
 	}
 }
+
+// A file that changed on disk after it was read is refused, not overwritten.
+func TestRunRefusesFileChangedOnDisk(t *testing.T) {
+	fx := newFixture(t)
+	p := fx.encrypt("s.yaml", "a: 1\n", 0, []string{"alice"})
+	read := mustRead(t, p)
+	f, err := sopsfile.Parse(p, read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Someone else rewrites the file after we read it.
+	fx.encrypt("s.yaml", "a: 2\n", 0, []string{"alice"})
+	theirs := mustRead(t, p)
+	cfg := fx.config(0, []string{"alice", "bob"})
+	r := RunFound(context.Background(), []sopsfile.Found{{Path: p, Data: read, File: f}}, Options{Config: cfg, Opener: fx.opener("alice")})[0]
+	if r.Status != StatusFailed || !strings.Contains(r.Error, "changed on disk") {
+		t.Fatalf("%+v", r)
+	}
+	if !bytes.Equal(theirs, mustRead(t, p)) {
+		t.Fatal("the other change was overwritten")
+	}
+}
