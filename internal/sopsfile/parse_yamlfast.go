@@ -15,19 +15,26 @@ import (
 type fastYAML struct {
 	lines  [][]byte // without newline (and without a trailing \r)
 	offset int      // line number of lines[0] minus one
+	// open: the last line has no newline.
+	open bool
 }
 
 type fastBail struct{}
 
 func parseYAMLBlockFast(block []byte, offset int) (n *mnode, ok bool) {
-	if bytes.IndexByte(block, '\t') >= 0 || bytes.Contains(block, []byte("\r")) {
-		return nil, false
+	// Printable ASCII and line feeds only; anything else (tabs, CR,
+	// control characters, non-ASCII text) is left to yaml.v3.
+	for _, c := range block {
+		if (c < 0x20 && c != '\n') || c >= 0x7f {
+			return nil, false
+		}
 	}
 	p := &fastYAML{offset: offset, lines: make([][]byte, 0, bytes.Count(block, []byte{'\n'})+1)}
 	for len(block) > 0 {
 		i := bytes.IndexByte(block, '\n')
 		if i < 0 {
 			p.lines = append(p.lines, block)
+			p.open = true
 			break
 		}
 		p.lines = append(p.lines, block[:i])
@@ -106,6 +113,7 @@ func (p *fastYAML) value(i, col int, rest string) (*mnode, int) {
 // inline parses a scalar (or empty flow collection) on one line.
 func (p *fastYAML) inline(i int, s string) *mnode {
 	n := &mnode{kind: kindScalar, line: p.num(i), end: p.num(i)}
+	s = strings.TrimRight(s, " ")
 	switch s[0] {
 	case '"':
 		end := strings.IndexByte(s[1:], '"')
@@ -228,6 +236,13 @@ func (p *fastYAML) literal(i, col int, header string) (*mnode, int) {
 		body--
 	}
 	v := strings.Join(parts[:body], "\n")
+	if p.open && k == len(p.lines) {
+		// The block ends the text without a final line break.
+		if chomp == '+' || body < len(parts) {
+			p.bail()
+		}
+		chomp = '-'
+	}
 	switch chomp {
 	case 0:
 		if body > 0 {
