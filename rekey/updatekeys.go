@@ -121,7 +121,7 @@ func RunFound(ctx context.Context, found []sopsfile.Found, opts Options) []Resul
 			defer wg.Done()
 			for i := range next {
 				if err := ctx.Err(); err != nil {
-					results[i] = failed(files[i].Path, fmt.Errorf("not processed: %v", err))
+					results[i] = failed(files[i].Path, errors.New("not processed: interrupted"))
 				} else {
 					results[i] = e.process(files[i])
 				}

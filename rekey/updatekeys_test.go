@@ -418,3 +418,20 @@ func TestRunRefusesFileChangedOnDisk(t *testing.T) {
 		t.Fatal("the other change was overwritten")
 	}
 }
+
+// After an interruption, files not yet started are skipped and reported.
+func TestRunInterrupted(t *testing.T) {
+	fx := newFixture(t)
+	p := fx.encrypt("s.yaml", "a: 1\n", 0, []string{"alice"})
+	before := mustRead(t, p)
+	cfg := fx.config(0, []string{"alice", "bob"})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := Run(ctx, []string{p}, Options{Config: cfg, Opener: fx.opener("alice")})[0]
+	if r.Status != StatusFailed || r.Error != "not processed: interrupted" {
+		t.Fatalf("%+v", r)
+	}
+	if !bytes.Equal(before, mustRead(t, p)) {
+		t.Fatal("written after the interruption")
+	}
+}

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -155,7 +157,16 @@ func runUpdatekeys(o *updatekeysOptions) error {
 	if ids != nil {
 		opts.Opener = ids.opener
 	}
-	results := rekey.RunFound(context.Background(), files, opts)
+	// On Ctrl-C, files being written are finished (each write is atomic
+	// anyway), the others are skipped and reported; a second Ctrl-C stops
+	// at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	results := rekey.RunFound(ctx, files, opts)
 	bar.Done()
 	if o.JSON {
 		if err := writeUpdatekeysJSON(g, configPath, o, results); err != nil {
