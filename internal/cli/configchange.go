@@ -7,7 +7,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -42,6 +41,8 @@ type affectedFile struct {
 	Exposed []string
 	// ExposedTo are the removed keys the file was encrypted to.
 	ExposedTo []recipients.Key
+	// NamesErr is set when the secret names could not be listed.
+	NamesErr error
 }
 
 // prepareConfigChange runs before the config is written. It finds the
@@ -147,7 +148,7 @@ func prepareConfigChange(g *globalOptions, ch *configChange) (apply func() error
 // wanted key groups (or threshold) differ between the two configs, with the
 // names of the secrets that removed keys could read.
 func affectedFiles(ch *configChange, oldCfg, newCfg *recipients.Config) ([]affectedFile, error) {
-	files, _, err := sopsfile.Discover([]string{filepath.Dir(ch.ConfigPath)})
+	found, _, err := sopsfile.DiscoverParsed([]string{filepath.Dir(ch.ConfigPath)}, ch.Jobs)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +157,8 @@ func affectedFiles(ch *configChange, oldCfg, newCfg *recipients.Config) ([]affec
 		removed[k] = true
 	}
 	var out []affectedFile
-	for _, p := range files {
+	for _, fd := range found {
+		p := fd.Path
 		oldRule, oerr := oldCfg.RuleFor(p)
 		newRule, nerr := newCfg.RuleFor(p)
 		if oerr != nil && nerr != nil {
@@ -166,17 +168,11 @@ func affectedFiles(ch *configChange, oldCfg, newCfg *recipients.Config) ([]affec
 			continue
 		}
 		a := affectedFile{Path: p}
-		if len(removed) > 0 {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return nil, err
-			}
-			f, err := sopsfile.Parse(p, data)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", p, err)
-			}
+		// A file whose metadata cannot be read is still affected: updating
+		// it reports why it fails.
+		if len(removed) > 0 && fd.File != nil {
 			seen := map[recipients.Key]bool{}
-			for _, g := range f.Groups {
+			for _, g := range fd.File.Groups {
 				for _, s := range g {
 					if removed[s.Key] && !seen[s.Key] {
 						seen[s.Key] = true
@@ -185,11 +181,9 @@ func affectedFiles(ch *configChange, oldCfg, newCfg *recipients.Config) ([]affec
 				}
 			}
 			if len(a.ExposedTo) > 0 {
-				names, err := sopsfile.SecretNames(f, data)
-				if err != nil {
-					return nil, fmt.Errorf("%s: %w", p, err)
-				}
-				a.Exposed = names
+				// Names only; when sops cannot list them, the file is
+				// still named in the warning.
+				a.Exposed, a.NamesErr = sopsfile.SecretNames(fd.File, fd.Data)
 			}
 		}
 		out = append(out, a)
@@ -257,7 +251,10 @@ func warnExposed(g *globalOptions, ch *configChange, oldCfg *recipients.Config, 
 	if !g.IO.Quiet {
 		for _, a := range exposed {
 			names := a.Exposed
-			if len(names) == 0 {
+			switch {
+			case a.NamesErr != nil:
+				names = []string{"(cannot list the secret names: every value may be exposed)"}
+			case len(names) == 0:
 				names = []string{"(no encrypted values)"}
 			}
 			fmt.Fprintf(g.IO.ErrOut, "  %s: %s\n", ukDisplayPath(a.Path), strings.Join(names, ", "))
