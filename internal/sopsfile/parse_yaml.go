@@ -22,7 +22,9 @@ type yamlBlock struct {
 // "sops:" entry of each. It does not parse: it relies on sops (yaml.v3)
 // writing top-level keys at column 0 and everything nested indented.
 func scanYAML(data []byte) (blocks []yamlBlock, docs int) {
-	doc, content := 0, false
+	// doc counts the documents closed so far; open is set while a document
+	// is open (begun by "---" or by content), as yaml.v3 counts them.
+	doc, open := 0, false
 	in := -1 // index into blocks of the open block
 	line := 0
 	for off := 0; off < len(data); {
@@ -44,37 +46,33 @@ func scanYAML(data []byte) (blocks []yamlBlock, docs int) {
 		case in >= 0:
 			blocks[in].end = next
 		case c == '-' && docMarker(l, "---"):
-			if content {
+			if open {
 				doc++
-				content = false
 			}
-			if rest := bytes.TrimSpace(l[3:]); len(rest) > 0 && rest[0] != '#' {
-				content = true
-			}
+			open = true
 		case c == '.' && docMarker(l, "..."):
-			if content {
+			if open {
 				doc++
-				content = false
 			}
+			open = false
 		case c == 's' && bytes.HasPrefix(l, []byte("sops:")) && (len(l) == 5 || isSpace(l[5])):
 			blocks = append(blocks, yamlBlock{doc: doc, start: off, end: next, line: line})
 			in = len(blocks) - 1
-			content = true
+			open = true
 		case c == '#' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0:
-			if !content && len(bytes.TrimSpace(l)) > 0 && c != '#' {
-				content = true
+			if len(bytes.TrimSpace(l)) > 0 && c != '#' {
+				open = true
 			}
-		case c == '%' && !content:
+		case c == '%' && !open:
 		default:
-			content = true
+			open = true
 		}
 		off = next
 	}
-	docs = doc + 1
-	if !content && doc > 0 {
-		docs = doc
+	if open {
+		doc++
 	}
-	return blocks, docs
+	return blocks, max(doc, 1)
 }
 
 func docMarker(l []byte, m string) bool {

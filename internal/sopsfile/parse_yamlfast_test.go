@@ -1,11 +1,15 @@
 package sopsfile
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // treeString renders an mnode with its lines, for comparisons.
@@ -100,6 +104,49 @@ func TestFastYAMLShapes(t *testing.T) {
 	} {
 		if _, ok := parseYAMLBlockFast([]byte(block), 0); ok {
 			t.Errorf("%s: the fast reader accepted it", name)
+		}
+	}
+}
+
+// TestYAMLDocuments checks the document count against yaml.v3.
+func TestYAMLDocuments(t *testing.T) {
+	for _, s := range []string{"a: 1\n", "---\na: 1\n", "a: 1\n---\n", "a: 1\n---\nb: 2\n", "# c\n---\na: 1\n...\n---\nb: 1\n", "--- a\n--- b\n"} {
+		_, docs := scanYAML([]byte(s))
+		d := yaml.NewDecoder(bytes.NewReader([]byte(s)))
+		n := 0
+		for {
+			var x yaml.Node
+			if err := d.Decode(&x); err != nil {
+				break
+			}
+			n++
+		}
+		if n != docs {
+			t.Errorf("%q: %d documents, yaml.v3 %d", s, docs, n)
+		}
+	}
+	if _, err := os.Stat(corpusDir); err != nil {
+		return
+	}
+	for _, p := range corpusFiles(t) {
+		if FormatFor(p) != FormatYAML {
+			continue
+		}
+		data, _ := os.ReadFile(p)
+		_, docs := scanYAML(data)
+		d := yaml.NewDecoder(bytes.NewReader(data))
+		n := 0
+		for {
+			var x yaml.Node
+			if err := d.Decode(&x); err == io.EOF {
+				break
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		if n != docs {
+			t.Errorf("%s: %d documents, yaml.v3 %d", p, docs, n)
 		}
 	}
 }
