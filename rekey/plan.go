@@ -108,6 +108,9 @@ func PlanFile(cfg *recipients.Config, f *sopsfile.File, rotate bool) (*Plan, err
 			}
 		}
 	}
+	if len(rule.Groups) > 1 && rule.ShamirThreshold == 1 {
+		return nil, fmt.Errorf("%s:%d: shamir_threshold 1 with %d key groups: sops needs a threshold of at least 2", cfg.Path, rule.ShamirLine, len(rule.Groups))
+	}
 	if rule.ShamirThreshold > len(rule.Groups) && len(rule.Groups) > 1 {
 		return nil, fmt.Errorf("%s:%d: shamir_threshold %d is larger than the %d key groups", cfg.Path, rule.ShamirLine, rule.ShamirThreshold, len(rule.Groups))
 	}
