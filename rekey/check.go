@@ -603,22 +603,38 @@ func ShortKey(k recipients.Key) string {
 		if len(id) > 16 {
 			return id[:8] + "…" + id[len(id)-4:]
 		}
+	case recipients.TypeKMS:
+		// arn:aws:kms:REGION:ACCOUNT:key/ID (or alias/NAME), "+role" after
+		if parts := strings.SplitN(id, ":", 6); len(parts) == 6 {
+			res, _, _ := strings.Cut(parts[5], "+")
+			if k, ok := strings.CutPrefix(res, "key/"); ok && len(k) > 8 {
+				res = "key/" + k[:8] + "…"
+			}
+			return "kms:" + parts[3] + ":" + res
+		}
+		return shortID(k)
 	case recipients.TypePGP:
 		if len(id) > 16 {
 			return "pgp:" + id[len(id)-16:]
 		}
 		return "pgp:" + id
 	default:
-		short := id
-		if i := strings.LastIndexAny(short, "/:"); i >= 0 && i+1 < len(short) {
-			short = short[i+1:]
-		}
-		if len(short) > 24 {
-			short = short[:24] + "…"
-		}
-		return string(k.Type) + ":" + short
+		return shortID(k)
 	}
 	return id
+}
+
+// shortID is the last segment of a path-like key identifier (GCP, Azure,
+// Vault), at most 24 characters, after the key type.
+func shortID(k recipients.Key) string {
+	short := k.ID
+	if i := strings.LastIndexAny(short, "/:"); i >= 0 && i+1 < len(short) {
+		short = short[i+1:]
+	}
+	if len(short) > 24 {
+		short = short[:24] + "…"
+	}
+	return string(k.Type) + ":" + short
 }
 
 func oneLine(s string) string {
