@@ -67,6 +67,7 @@ func TestCorpusRoundTrip(t *testing.T) {
 					}
 				}
 			}
+			checkRemoveAndRename(t, c, false, nil)
 		})
 	}
 	t.Logf("corpus: %d groups edited and restored, %d refused cleanly", done, refused)

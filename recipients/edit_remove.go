@@ -184,6 +184,9 @@ func (e *editor) removeOccurrences(occ []occurrence) error {
 			if !ok || pr.p.Kind != yaml.MappingNode {
 				return &errUnclean{coll.Line, "the list would be left empty"}
 			}
+			if !e.fieldRemovable(pr.p, pr.i-1) {
+				continue // its items go, and the field is left empty (null)
+			}
 			delete(items, coll)
 			if items[pr.p] == nil {
 				items[pr.p] = map[int]bool{}
@@ -206,6 +209,16 @@ func (e *editor) removeOccurrences(occ []occurrence) error {
 		}
 	}
 	return nil
+}
+
+// fieldRemovable reports whether the field with key index ki of block
+// mapping m can go: its key starts its line, or another key can take its
+// place behind a list item's dash.
+func (e *editor) fieldRemovable(m *yaml.Node, ki int) bool {
+	if m.Style&yaml.FlowStyle != 0 || e.inFlow[m] {
+		return true
+	}
+	return e.beforeIsBlank(e.t.nodeStart(m.Content[ki])) || ki+2 < len(m.Content)
 }
 
 // removeChildren removes the items (sequence) or the fields holding the
