@@ -114,3 +114,48 @@ func TestAddWritesLikeSops(t *testing.T) {
 		}
 	}
 }
+
+// TestDropAndAddInOneEdit drops and adds entries of the same list in a
+// single change (what a rewrap that swaps recipients does), including
+// replacing every entry of the list.
+func TestDropAndAddInOneEdit(t *testing.T) {
+	for _, name := range fixtureNames {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			k1, k2, k3 := genAgeKey(t), genAgeKey(t), genAgeKey(t)
+			orig := sopsEncrypt(t, name, plaintexts[name], "", k1.rcp, k2.rcp)
+			plain, err := sopsDecrypt(t, name, orig, k1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := mustParse(t, name, orig)
+			key := dataKeyOf(t, f, k1)
+			for _, drop := range [][]testAgeKey{{k1}, {k1, k2}} {
+				c := change{
+					drop: map[int]map[recipients.KeyType][]int{0: {}},
+					add:  map[int]map[recipients.KeyType][][]Field{0: {recipients.TypeAge: {AgeStanza(0, k3.rcp, ageEnc(t, key, k3.rcp)).Fields}}},
+				}
+				want := [][]string{{ageK(k3).String()}}
+				for _, k := range drop {
+					c.drop[0][recipients.TypeAge] = append(c.drop[0][recipients.TypeAge], stanzaFor(f, k.rcp).Index)
+				}
+				if len(drop) == 1 {
+					want[0] = append(want[0], ageK(k2).String())
+				}
+				out, err := runEdit(f, orig, func(e editor) ([]edit, error) { return e.apply(c) })
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := verify(f, out, want); err != nil {
+					t.Fatalf("%v\n%s", err, out)
+				}
+				sopsAgrees(t, name, out)
+				mustDecrypt(t, name, out, plain, k3)
+				mustNotDecrypt(t, name, out, k1)
+				if !bytes.Equal(dataSection(t, name, out), dataSection(t, name, orig)) {
+					t.Fatal("data section changed")
+				}
+			}
+		})
+	}
+}
