@@ -2,22 +2,7 @@ package rekey
 
 import (
 	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
-	"github.com/sopsfleet/sopsfleet/recipients"
 )
-
-// removeStanzas drops the entries of removed from a one-group file, in place.
-func removeStanzas(f *sopsfile.File, data []byte, removed []sopsfile.Stanza) ([]byte, error) {
-	keys := make([]recipients.Key, len(removed))
-	for i, s := range removed {
-		keys[i] = s.Key
-	}
-	return sopsfile.RemoveStanzas(f, data, keys)
-}
-
-// addStanzas splices new entries into a one-group file, in its own style.
-func addStanzas(f *sopsfile.File, data []byte, enc []sopsfile.EncryptedStanza) ([]byte, error) {
-	return sopsfile.AddStanzas(f, data, sopsfile.NewStanzas(0, enc))
-}
 
 // replaceKeyGroups writes all key groups anew (Shamir re-split): in place
 // when the file's layout allows it, else re-emitted through sops' store as

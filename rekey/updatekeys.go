@@ -325,25 +325,18 @@ func (e *engine) apply(p *Plan, data, key []byte) ([]byte, error) {
 	f := p.File
 	switch p.Action {
 	case ActionRewrap:
-		out := data
-		cur := f
-		if removed := p.Removed(); len(removed) > 0 {
-			var err error
-			out, err = removeStanzas(cur, out, removed)
-			if err != nil {
-				return nil, err
-			}
-			if cur, err = sopsfile.Parse(f.Path, out); err != nil {
-				return nil, fmt.Errorf("after removing entries: %v", err)
-			}
+		var removed []recipients.Key
+		for _, st := range p.Removed() {
+			removed = append(removed, st.Key)
 		}
-		if added := p.Added(); len(added) > 0 {
+		var added []sopsfile.NewStanza
+		if members := p.Added(); len(members) > 0 {
 			op, err := e.getOpener()
 			if err != nil {
 				return nil, err
 			}
-			keys := make([]recipients.Key, len(added))
-			for i, m := range added {
+			keys := make([]recipients.Key, len(members))
+			for i, m := range members {
 				keys[i] = m.Key
 			}
 			rs, err := sopsfile.ResolveRecipients([][]recipients.Key{keys}, e.opts.ConfigPath, f.Path, f, data)
@@ -354,12 +347,11 @@ func (e *engine) apply(p *Plan, data, key []byte) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			out, err = addStanzas(cur, out, enc[0])
-			if err != nil {
-				return nil, err
-			}
+			added = sopsfile.NewStanzas(0, enc[0])
 		}
-		return out, nil
+		// One in-place edit: the removed entries cut out, the added ones
+		// spliced in, in the file's style.
+		return sopsfile.ReplaceStanzas(f, data, removed, added)
 	case ActionReshare, ActionRotate:
 		op, err := e.getOpener()
 		if err != nil {
