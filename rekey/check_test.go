@@ -22,6 +22,7 @@ keys:
   - &bob {{bob}}
   - &carol {{carol}}
   - &dave {{dave}}
+  - &everyone [*alice, *bob]
 extra_setting: true
 creation_rules:
   - path_regex: ^secrets/drift\.yaml$

@@ -45,8 +45,10 @@ func Lint(cfg *recipients.Config, configPath string) []Finding {
 			}
 		}
 	}
+	// Only recipients count: an anchor on a list or map ("- &hosts:" over
+	// host keys) groups keys that are used one by one.
 	for _, a := range cfg.Anchors {
-		if len(a.Uses) == 0 && !memberLines[a.Line] {
+		if a.Value != "" && len(a.Uses) == 0 && !memberLines[a.Line] {
 			add(SeverityWarning, CodeUnusedAnchor, a.Line,
 				"add *"+a.Name+" to the creation rules that should use it, or remove it",
 				"anchor &%s is never used", a.Name)
@@ -120,14 +122,22 @@ func Lint(cfg *recipients.Config, configPath string) []Finding {
 				where += fmt.Sprintf(", key group %d", gi+1)
 			}
 			if len(g.Members) == 0 && len(g.Duplicates) == 0 {
-				add(SeverityError, CodeEmptyGroup, g.Line, "add recipients to it, or remove it",
-					"%s is empty", where)
+				if r.KeyGroupsForm {
+					add(SeverityError, CodeEmptyGroup, g.Line, "add recipients to it, or remove it",
+						"%s is empty", where)
+				} else {
+					add(SeverityError, CodeEmptyGroup, g.Line, "add recipients, or remove the rule",
+						"%s has no recipients: sops cannot encrypt with it", where)
+				}
 			}
 			for _, m := range g.Members {
 				if m.Err != nil {
 					reason := oneLine(m.Err.Error())
 					if i := strings.LastIndex(reason, ": "); i >= 0 {
 						reason = reason[i+2:]
+					}
+					if strings.Contains(reason, "%!") {
+						reason = "not a valid recipient"
 					}
 					add(SeverityError, CodeBadRecipient, m.Line, "copy the recipient again from its source (sopsfleet convert for SSH keys)",
 						"%s: invalid %s recipient %q: %s", where, m.Key.Type, abbreviate(m.Key.ID), reason)
