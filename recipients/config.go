@@ -206,7 +206,43 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 		}
 		c.Rules = append(c.Rules, r)
 	}
+	c.pieceLines()
 	return c, nil
+}
+
+// pieceLines sets the line of each entry of a comma-separated value that
+// spans several lines (">-" and the like) to the line the entry is on.
+func (c *Config) pieceLines() {
+	var e *editor
+	cache := map[*yaml.Node][]span{}
+	for _, r := range c.Rules {
+		for gi := range r.Groups {
+			g := &r.Groups[gi]
+			for _, list := range [][]Member{g.Members, g.Duplicates} {
+				for i := range list {
+					src := list[i].src
+					if src == nil || src.piece < 0 || src.val.Kind != yaml.ScalarNode || (src.val.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 && !strings.Contains(src.val.Value, "\n") && src.val.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0) {
+						continue
+					}
+					if e == nil {
+						e = c.newEditor()
+					}
+					pieces, ok := cache[src.val]
+					if !ok {
+						_, pieces, _ = e.rawPieces(src.val)
+						cache[src.val] = pieces
+					}
+					if src.piece < len(pieces) {
+						l := e.t.lineOf(pieces[src.piece].start)
+						list[i].Line = l
+						if src.item.Kind != yaml.AliasNode {
+							list[i].DefLine = l
+						}
+					}
+				}
+			}
+		}
+	}
 }
 
 // yamlError turns a YAML error into "path:line: message".

@@ -131,6 +131,17 @@ func TestCommaStrings(t *testing.T) {
 	}
 }
 
+func TestFoldedEntryLines(t *testing.T) {
+	c := loadFixture(t, "comma_strings.yaml")
+	var lines []int
+	for _, m := range c.Rules[4].Groups[0].Members {
+		lines = append(lines, m.Line)
+	}
+	if len(lines) != 3 || lines[0] != 12 || lines[1] != 13 || lines[2] != 14 {
+		t.Errorf("folded entries on lines %v, want [12 13 14]", lines)
+	}
+}
+
 func TestKeyGroupsAndMerge(t *testing.T) {
 	c := loadFixture(t, "key_groups_shamir.yaml")
 	r := c.Rules[0]
