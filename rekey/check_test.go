@@ -567,3 +567,37 @@ func TestCheckCorpus(t *testing.T) {
 		}
 	}
 }
+
+// TestLintCorpusConfigs lints the real-world .sops.yaml files: no crash,
+// every finding names a line and has a hint.
+func TestLintCorpusConfigs(t *testing.T) {
+	dir := "../../shared/corpus/sops-yaml"
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Skip("corpus not available")
+	}
+	n := 0
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".yaml") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := recipients.ParseConfig(filepath.Join(t.TempDir(), ".sops.yaml"), data)
+		if err != nil {
+			t.Errorf("%s: %v", e.Name(), err)
+			continue
+		}
+		n++
+		for _, f := range Lint(cfg, ".sops.yaml") {
+			if f.Line <= 0 || f.Hint == "" || strings.Contains(f.Message, "%!") {
+				t.Errorf("%s: finding %+v", e.Name(), f)
+			}
+		}
+	}
+	if n < 100 {
+		t.Errorf("only %d configs linted", n)
+	}
+}
