@@ -49,16 +49,20 @@ func (c *Config) Add(o AddOptions) (*Edit, error) {
 	}
 	ed := &Edit{Path: c.Path, Old: c.data, Key: o.Key, Name: o.Name}
 	var eff []GroupRef
+	var already []string
 	for _, t := range o.Targets {
 		if t.Rule < 0 || t.Rule >= len(c.Rules) || t.Group < 0 || t.Group >= len(c.Rules[t.Rule].Groups) {
 			return nil, fmt.Errorf("%s: no %s", c.Path, t)
 		}
 		g := c.Rules[t.Rule].Groups[t.Group]
 		if hasKey(g.Members, o.Key) {
-			ed.Notes = append(ed.Notes, fmt.Sprintf("%s (line %d) already has %s", t, g.Line, o.Name))
+			already = append(already, fmt.Sprintf("%s (line %d)", t, g.Line))
 			continue
 		}
 		eff = append(eff, t)
+	}
+	if len(already) > 0 {
+		ed.Notes = append(ed.Notes, fmt.Sprintf("%s is already in %s: left as is", o.Name, strings.Join(already, ", ")))
 	}
 	if len(eff) == 0 {
 		ed.New = c.data
