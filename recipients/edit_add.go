@@ -207,6 +207,19 @@ func (e *editor) add(o AddOptions, targets []GroupRef, existing *Anchor, ed *Edi
 				}
 			}
 		}
+		if def != nil && byNode[def] == nil {
+			// A definitions-only list below a target group cannot be used:
+			// an alias must come after its anchor.
+			end, err := e.nodeEnd(def)
+			if err != nil {
+				def = nil
+			}
+			for _, ct := range conts {
+				if def != nil && ct.kind != cString && ct.at < end {
+					def = nil
+				}
+			}
+		}
 		if def == nil {
 			for _, ct := range conts {
 				if ct.kind != cString {

@@ -475,3 +475,20 @@ func BenchmarkAddVerified(b *testing.B) {
 		}
 	}
 }
+
+// TestAnchorsListBelowRules: the definition goes to the first target list
+// when the anchors list comes after the rules.
+func TestAnchorsListBelowRules(t *testing.T) {
+	data := "creation_rules:\n  - age:\n      - " + keyA + "\nkeys:\n  - &bob " + keyB + "\n"
+	c, err := ParseConfig(".sops.yaml", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ed, err := c.Add(AddOptions{Name: "newbie", Key: Key{TypeAge, keyG}, Targets: []GroupRef{{0, 0}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ed.New), "      - &newbie "+keyG+"\n") {
+		t.Errorf("got\n%s", ed.New)
+	}
+}
