@@ -426,6 +426,7 @@ type GroupRef struct {
 	Group int // index in Rule.Groups
 }
 
+// String returns "rule R group G".
 func (g GroupRef) String() string { return fmt.Sprintf("rule %d group %d", g.Rule, g.Group) }
 
 // ---- resolution ----

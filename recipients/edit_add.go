@@ -515,6 +515,9 @@ func (e *editor) appendFlow(seq *yaml.Node, value string) error {
 // name to its trailing comment when that names every entry. named reports
 // whether the key got its name.
 func (e *editor) appendPiece(n *yaml.Node, key, name string) (named bool, err error) {
+	if e.inFlow[n] && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
+		return false, &errUnclean{n.Line, "an unquoted age value inside a flow mapping cannot hold a comma: quote it, or write a list"}
+	}
 	ct, pieces, err := e.rawPieces(n)
 	if err != nil {
 		return false, err

@@ -357,7 +357,8 @@ func (e *editor) removeFlowEntries(coll *yaml.Node, idx map[int]bool) error {
 	// "[&alice age1…, *new]" is "&alice age1…" (the forms Add turns into a
 	// list).
 	if pr, ok := e.parent[coll]; ok && kept == 1 && coll.Kind == yaml.SequenceNode && coll.Anchor == "" && coll.Style&yaml.TaggedStyle == 0 &&
-		(coll.Content[firstKept].Kind == yaml.AliasNode || coll.Content[firstKept].Anchor != "") && pr.p.Kind == yaml.MappingNode && !e.inFlow[coll] {
+		(coll.Content[firstKept].Kind == yaml.AliasNode || coll.Content[firstKept].Anchor != "") && pr.p.Kind == yaml.MappingNode && !e.inFlow[coll] &&
+		keyName(pr.p.Content[pr.i-1]) == "age" && len(e.readersOf(pr.p)) > 0 {
 		start := e.t.nodeStart(coll)
 		end, err := e.nodeEnd(coll)
 		if err != nil {

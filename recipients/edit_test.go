@@ -492,3 +492,28 @@ func TestAnchorsListBelowRules(t *testing.T) {
 		t.Errorf("got\n%s", ed.New)
 	}
 }
+
+// TestOddInputs: a byte order mark, and a plain value in a flow mapping
+// (which cannot take a comma).
+func TestOddInputs(t *testing.T) {
+	for _, data := range []string{
+		"\uFEFFcreation_rules: [{age: [" + keyA + "]}]\n",
+		"\uFEFFkeys: [&alice " + keyA + ", &bob " + keyB + "]\ncreation_rules:\n  - age: [*alice, *bob]\n",
+		"keys: [&alice " + keyA + "]\ncreation_rules:\n  - age: *alice\n",
+	} {
+		c, err := ParseConfig(".sops.yaml", []byte(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRoundTrip(t, c, GroupRef{0, 0}, keyG, "newbie", true)
+	}
+	c, err := ParseConfig(".sops.yaml", []byte("creation_rules:\n  - {path_regex: a, age: "+keyA+"}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Add(AddOptions{Name: "newbie", Key: Key{TypeAge, keyG}, Targets: []GroupRef{{0, 0}}})
+	var u *errUnclean
+	if !errors.As(err, &u) || !strings.Contains(err.Error(), ".sops.yaml:2: an unquoted age value") {
+		t.Errorf("err %v", err)
+	}
+}

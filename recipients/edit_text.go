@@ -73,6 +73,9 @@ func (t *text) hasNewline(l int) bool { return l < len(t.start) && t.start[l] <=
 // characters) into a byte offset.
 func (t *text) offset(line, col int) int {
 	off := t.lineStart(line)
+	if line == 1 && strings.HasPrefix(string(t.data), "\uFEFF") {
+		off += len("\uFEFF") // yaml does not count a byte order mark
+	}
 	end := t.lineEnd(line)
 	for c := 1; c < col && off < end; c++ {
 		_, w := utf8.DecodeRune(t.data[off:end])
