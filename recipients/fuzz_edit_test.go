@@ -1,6 +1,7 @@
 package recipients
 
 import (
+	"math/rand"
 	"os"
 	"path/filepath"
 	"testing"
@@ -93,5 +94,27 @@ func FuzzEdit(f *testing.F) {
 				t.Fatalf("rename returned an unverified edit: %v\n%s", err, ed.New)
 			}
 		}
+	})
+}
+
+// FuzzGeneratedConfigs fuzzes the seed of the generator of realistic
+// configs: every key group must take a fresh key and give it back byte for
+// byte, and every removal and rename must verify.
+func FuzzGeneratedConfigs(f *testing.F) {
+	for seed := int64(0); seed < 8; seed++ {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, seed int64) {
+		text := genConfig(rand.New(rand.NewSource(seed)))
+		c, err := ParseConfig(".sops.yaml", []byte(text))
+		if err != nil {
+			t.Fatalf("generated config does not parse: %v\n%s", err, text)
+		}
+		for _, r := range c.Rules {
+			for gi := range r.Groups {
+				checkRoundTrip(t, c, GroupRef{r.Index, gi}, keyG, "newbie", false)
+			}
+		}
+		checkRemoveAndRename(t, c, false, nil)
 	})
 }
