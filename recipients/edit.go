@@ -32,6 +32,8 @@ type Edit struct {
 	// Notes are facts for the user: groups that already had the recipient,
 	// places where it could not be named.
 	Notes []string
+
+	unnamed bool // some occurrence of an added key could not carry its name
 }
 
 // Unchanged reports whether the edit changes nothing.

@@ -280,6 +280,7 @@ func (e *editor) add(o AddOptions, targets []GroupRef, existing *Anchor, ed *Edi
 			unnamed = true
 		}
 	}
+	ed.unnamed = unnamed
 	if unnamed {
 		ed.Notes = append(ed.Notes, fmt.Sprintf("%s is written without its name where the file lists keys in a comma-separated string or a flow list", o.Name))
 	}

@@ -133,9 +133,12 @@ func (c *Config) verifyAdd(ed *Edit) error {
 		}
 	}
 	if got := nc.NameOf(ed.Key); got != ed.Name {
-		if got != "" || len(ed.Notes) == 0 {
+		if got != "" || !ed.unnamed {
 			return errVerify(c.Path, fmt.Sprintf("names the new recipient %q instead of %q", got, ed.Name))
 		}
+		name := ed.Name
+		ed.Name = "" // the file could not carry it
+		return c.sameAnchors(nc, "", name)
 	}
 	return c.sameAnchors(nc, "", ed.Name)
 }
