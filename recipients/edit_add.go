@@ -114,9 +114,6 @@ func (e *editor) ageContainer(g *Group) (*container, error) {
 	fields := structFields(g.mapping)
 	ref, ok := fields["age"]
 	if !ok {
-		if g.mapping.Style&yaml.FlowStyle != 0 || e.inFlow[g.mapping] {
-			return nil, &errUnclean{g.mapping.Line, "the group is a flow mapping without an age list: add one by hand"}
-		}
 		return &container{kind: cNewField, node: g.mapping}, nil
 	}
 	v := deref(ref.val)
@@ -276,7 +273,7 @@ func (e *editor) add(o AddOptions, targets []GroupRef, existing *Anchor, ed *Edi
 		if err := e.insertValue(ct, value, comment); err != nil {
 			return err
 		}
-		if comment != "" && (ct.kind == cAlias || (ct.kind == cSeq && ct.node.Style&yaml.FlowStyle != 0)) {
+		if comment != "" && (ct.kind == cAlias || ((ct.kind == cSeq || ct.kind == cNewField) && (ct.node.Style&yaml.FlowStyle != 0 || e.inFlow[ct.node]))) {
 			unnamed = true
 		}
 	}
@@ -406,6 +403,9 @@ func (e *editor) insertValue(ct *container, value, comment string) error {
 		e.splices = append(e.splices, e.t.insertAfterLine(ct.key.Line, line))
 		return nil
 	case cNewField:
+		if ct.node.Style&yaml.FlowStyle != 0 || e.inFlow[ct.node] {
+			comment = "" // no room for a name inside a flow mapping
+		}
 		return e.addField(ct.node, value, comment)
 	case cAlias:
 		sp, err := e.span(ct.node)
@@ -607,6 +607,24 @@ func (e *editor) seqStyle() (int, string) {
 // addField adds "age:" with one item to block mapping m, after its last
 // field.
 func (e *editor) addField(m *yaml.Node, value, comment string) error {
+	if m.Style&yaml.FlowStyle != 0 || e.inFlow[m] {
+		// "{pgp: [...]}" → "{pgp: [...], age: [value]}".
+		end, err := e.flowEnd(m)
+		if err != nil {
+			return err
+		}
+		at, sep := end-1, ", "
+		if len(m.Content) == 0 {
+			at, sep = e.t.skipProps(e.t.nodeStart(m))+1, ""
+		} else if at, err = e.nodeEnd(m.Content[len(m.Content)-1]); err != nil {
+			return err
+		}
+		if strings.Contains(string(e.t.data[at:end]), "#") {
+			return &errUnclean{e.t.lineOf(at), "a comment inside a flow mapping"}
+		}
+		e.splices = append(e.splices, splice{at, at, sep + "age: [" + value + "]"})
+		return nil
+	}
 	end, err := e.nodeEnd(m)
 	if err != nil {
 		return err

@@ -177,10 +177,17 @@ func (e *editor) removeOccurrences(occ []occurrence) error {
 	for changed := true; changed; {
 		changed = false
 		for coll, idx := range items {
-			if coll.Kind != yaml.SequenceNode || coll.Style&yaml.FlowStyle != 0 || len(idx) != len(coll.Content) {
+			if coll.Kind != yaml.SequenceNode || len(idx) != len(coll.Content) {
 				continue
 			}
 			pr, ok := e.parent[coll]
+			if coll.Style&yaml.FlowStyle != 0 {
+				// An emptied flow list stays "[]", except the "age: [x]"
+				// Add writes into a flow mapping: that field goes.
+				if !ok || pr.p.Kind != yaml.MappingNode || pr.p.Style&yaml.FlowStyle == 0 || keyName(pr.p.Content[pr.i-1]) != "age" || len(pr.p.Content) < 4 {
+					continue
+				}
+			}
 			if !ok || pr.p.Kind != yaml.MappingNode {
 				return &errUnclean{coll.Line, "the list would be left empty"}
 			}

@@ -499,6 +499,7 @@ func TestOddInputs(t *testing.T) {
 	for _, data := range []string{
 		"\uFEFFcreation_rules: [{age: [" + keyA + "]}]\n",
 		"\uFEFFkeys: [&alice " + keyA + ", &bob " + keyB + "]\ncreation_rules:\n  - age: [*alice, *bob]\n",
+		"creation_rules:\n  - key_groups:\n      - {pgp: [" + pgp1 + "]}\n",
 		"keys: [&alice " + keyA + "]\ncreation_rules:\n  - age: *alice\n",
 	} {
 		c, err := ParseConfig(".sops.yaml", []byte(data))
