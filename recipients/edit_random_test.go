@@ -59,6 +59,15 @@ func genConfig(rng *rand.Rand) string {
 			b.WriteString(line + "\n")
 		}
 	}
+	// A shared list anchor and a mapping to merge.
+	team := rng.Intn(3) == 0
+	if team {
+		fmt.Fprintf(&b, "team: &team\n%s- %s\n%s- %s\n", seqInd, keys[0], seqInd, keys[1])
+	}
+	merge := rng.Intn(3) == 0
+	if merge {
+		b.WriteString("defaults: &defaults\n  encrypted_regex: ^(data|stringData)$\n")
+	}
 	b.WriteString("creation_rules:\n")
 	nRules := 1 + rng.Intn(4)
 	for r := 0; r < nRules; r++ {
@@ -76,7 +85,10 @@ func genConfig(rng *rand.Rand) string {
 		if indentless {
 			listInd = keyInd
 		}
-		switch rng.Intn(5) {
+		if merge && rng.Intn(2) == 0 {
+			fmt.Fprintf(&b, "%s<<: *defaults\n", keyInd)
+		}
+		switch rng.Intn(8) {
 		case 0: // block list
 			fmt.Fprintf(&b, "%sage:\n", keyInd)
 			blockList(listInd, pick())
@@ -141,6 +153,21 @@ func genConfig(rng *rand.Rand) string {
 			} else {
 				fmt.Fprintf(&b, "%sage: %s # %s\n", keyInd, keys[i], names[i])
 			}
+		case 5: // a comma string named by its comment
+			var parts, ns []string
+			for _, i := range pick() {
+				parts = append(parts, keys[i])
+				ns = append(ns, names[i])
+			}
+			fmt.Fprintf(&b, "%sage: %s # %s\n", keyInd, strings.Join(parts, ","), strings.Join(ns, ", "))
+		case 6: // the shared list, or a list alias
+			if team {
+				fmt.Fprintf(&b, "%sage: *team\n", keyInd)
+			} else {
+				fmt.Fprintf(&b, "%sage: &rule%d %s\n", keyInd, r, keys[rng.Intn(nKeys)])
+			}
+		case 7: // pgp only
+			fmt.Fprintf(&b, "%spgp: %s\n", keyInd, pgp1)
 		}
 		if rng.Intn(4) == 0 {
 			b.WriteString("\n")
