@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command updatekeys is the updatekeys benchmark: it builds a realistic
 // fleet in a temporary folder and measures, in the same run, `sopsfleet
 // updatekeys` against a sequential loop of `sops updatekeys -y` over the same
