@@ -119,8 +119,17 @@ func runUpdatekeys(o *updatekeysOptions) error {
 	if err != nil {
 		return failErr(err)
 	}
-	if o.Verbose {
-		for _, p := range ignored {
+	named := map[string]bool{}
+	for _, r := range o.Paths {
+		if st, err := os.Stat(r); err == nil && !st.IsDir() {
+			named[filepath.Clean(r)] = true
+		}
+	}
+	for _, p := range ignored {
+		switch {
+		case named[filepath.Clean(p)]:
+			g.IO.Warnf("%s is not a sops-encrypted file: skipped", ukDisplayPath(p))
+		case o.Verbose:
 			g.IO.Infof("ignored %s (not sops-encrypted)", ukDisplayPath(p))
 		}
 	}
