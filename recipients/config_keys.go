@@ -31,45 +31,43 @@ func ageKeyFromConfig(s string) (Key, error) {
 	return k, nil
 }
 
-// checkAgeRecipientLikeSops is sops' age parseRecipient.
+// checkAgeRecipientLikeSops is sops' age parseRecipient. The error names
+// the kind of recipient and quotes the value once.
 func checkAgeRecipientLikeSops(s string) error {
-	err := parseAgeRecipientLikeSops(s)
-	if err != nil && strings.Contains(err.Error(), s) && s != "" {
+	kind, err := parseAgeRecipientLikeSops(s)
+	if err == nil {
+		return nil
+	}
+	if s != "" && strings.Contains(err.Error(), s) {
 		// age's own message already quotes the value.
-		return fmt.Errorf("invalid %s recipient: %w", ageKind(s), errors.Unwrap(err))
+		return fmt.Errorf("invalid %s recipient: %w", kind, err)
 	}
-	return err
+	return fmt.Errorf("invalid %s recipient %q: %w", kind, s, err)
 }
 
-func ageKind(s string) string {
-	if strings.HasPrefix(s, "ssh-") {
-		return "ssh"
-	}
-	return "age"
-}
+// errUnknownRecipientType is the cause when a value has none of the prefixes
+// sops knows (a template placeholder such as "${AGE_KEY}", a typo).
+var errUnknownRecipientType = errors.New("unknown recipient type (want age1…, age1pq1… or ssh-…)")
 
-func parseAgeRecipientLikeSops(s string) error {
+// parseAgeRecipientLikeSops parses s as sops does and returns the kind of
+// recipient it was taken for and age's error, if any.
+func parseAgeRecipientLikeSops(s string) (kind string, err error) {
 	switch {
 	case strings.HasPrefix(s, "age1pq1"):
-		if _, err := age.ParseHybridRecipient(s); err != nil {
-			return fmt.Errorf("invalid age recipient %q: %w", s, err)
-		}
+		_, err = age.ParseHybridRecipient(s)
+		return "age", err
 	case strings.HasPrefix(s, "age1") && strings.Count(s, "1") > 1:
-		if _, err := plugin.NewRecipient(s, nil); err != nil {
-			return fmt.Errorf("invalid age plugin recipient %q: %w", s, err)
-		}
+		_, err = plugin.NewRecipient(s, nil)
+		return "age plugin", err
 	case strings.HasPrefix(s, "age1"):
-		if _, err := age.ParseX25519Recipient(s); err != nil {
-			return fmt.Errorf("invalid age recipient %q: %w", s, err)
-		}
+		_, err = age.ParseX25519Recipient(s)
+		return "age", err
 	case strings.HasPrefix(s, "ssh-"):
-		if _, err := agessh.ParseRecipient(s); err != nil {
-			return fmt.Errorf("invalid ssh recipient %q: %w", s, err)
-		}
+		_, err = agessh.ParseRecipient(s)
+		return "ssh", err
 	default:
-		return fmt.Errorf("invalid age recipient %q: unknown recipient type", s)
+		return "age", errUnknownRecipientType
 	}
-	return nil
 }
 
 // pgpKeyFromConfig mirrors pgp.NewMasterKeyFromFingerprint: spaces removed.

@@ -305,3 +305,39 @@ func TestCloudKeyIDs(t *testing.T) {
 		t.Errorf("kms object id %q", g[1].Key.ID)
 	}
 }
+
+// TestAgeRecipientErrors: every invalid value gives one message that names
+// the kind, quotes the value once and has no fmt artefact (a template
+// placeholder used to give "%!w(<nil>)").
+func TestAgeRecipientErrors(t *testing.T) {
+	cases := map[string]string{
+		"${BOOTSTRAP_AGE_PUBLIC_KEY}":                                    `invalid age recipient "${BOOTSTRAP_AGE_PUBLIC_KEY}": unknown recipient type`,
+		"age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq": "invalid age recipient",
+		"ssh-ed25519 AAAA":                                               "invalid ssh recipient",
+		"age1yubikey1qqqq":                                               "invalid age plugin recipient",
+		"":                                                               `invalid age recipient "": unknown recipient type`,
+		"AGE1JNTLEQLTTWKXPPLX6":                                          "unknown recipient type",
+	}
+	for in, want := range cases {
+		_, err := ageKeyFromConfig(in)
+		if err == nil {
+			t.Errorf("%q: no error", in)
+			continue
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, want) || strings.Contains(msg, "%!") {
+			t.Errorf("%q: %q, want it to contain %q", in, msg, want)
+		}
+		if in != "" && strings.Count(msg, in) != 1 {
+			t.Errorf("%q: value quoted %d times in %q", in, strings.Count(msg, in), msg)
+		}
+	}
+	c, err := ParseConfig(".sops.yaml", []byte("creation_rules:\n  - key_groups:\n      - age:\n          - ${BOOTSTRAP_AGE_PUBLIC_KEY}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Rules[0].Groups[0].Members[0]
+	if m.Err == nil || strings.Contains(m.Err.Error(), "%!") || m.Line != 4 {
+		t.Errorf("placeholder member: line %d, err %v", m.Line, m.Err)
+	}
+}
