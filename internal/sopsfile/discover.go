@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+
+	"github.com/sopsfleet/sopsfleet/internal/atomicfile"
 )
 
 // Found is one file found by [DiscoverParsed]: its content and metadata, or
@@ -37,31 +39,17 @@ func Discover(roots []string) (files []string, ignored []string, err error) {
 // metadata, read and parsed with jobs workers (0 means one per CPU), so that
 // callers do not read and parse every file twice.
 func DiscoverParsed(roots []string, jobs int) (found []Found, ignored []string, err error) {
-	paths, err := Walk(roots)
+	var results []Found
+	var keep []bool
+	err = WalkParsed(roots, jobs, func(n int) {
+		results = make([]Found, n)
+		keep = make([]bool, n)
+	}, func(i int, f Found, sops bool) {
+		results[i], keep[i] = f, sops
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	if jobs <= 0 {
-		jobs = runtime.GOMAXPROCS(0)
-	}
-	results := make([]Found, len(paths))
-	keep := make([]bool, len(paths))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				results[i], keep[i] = examine(paths[i])
-			}
-		}()
-	}
-	for i := range paths {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 	for i, r := range results {
 		if keep[i] {
 			found = append(found, r)
@@ -70,6 +58,48 @@ func DiscoverParsed(roots []string, jobs int) (found []Found, ignored []string, 
 		}
 	}
 	return found, ignored, nil
+}
+
+// WalkParsed walks roots as [Walk] does and reads and parses each file with
+// jobs workers (0 means one per CPU), streaming: fn is called once per file,
+// from the workers (so concurrently), with the file's index in the sorted
+// walk, and nothing is kept after fn returns, so memory stays flat on large
+// trees. start, if not nil, is called first with the number of files.
+//
+// sops reports whether the file is sops-encrypted, or looks encrypted (it
+// holds sops values) but its metadata cannot be read (f.Err is then set); a
+// file that cannot be read at all is passed with sops true and f.Err set
+// (errors.Is(f.Err, fs.ErrNotExist) when it vanished during the walk). For
+// any other file only f.Path is set.
+func WalkParsed(roots []string, jobs int, start func(n int), fn func(i int, f Found, sops bool)) error {
+	paths, err := Walk(roots)
+	if err != nil {
+		return err
+	}
+	if start != nil {
+		start(len(paths))
+	}
+	if jobs <= 0 {
+		jobs = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(jobs, max(len(paths), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f, sops := examine(paths[i])
+				fn(i, f, sops)
+			}
+		}()
+	}
+	for i := range paths {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return nil
 }
 
 // examine reads and parses one file; keep reports whether it is (or looks
@@ -96,7 +126,9 @@ func examine(path string) (Found, bool) {
 
 // Walk lists the regular files under roots (files or folders, recursively,
 // skipping .git folders), sorted and without duplicates: the files
-// [Discover] looks at.
+// [Discover] looks at. Temporary files of [atomicfile] (hidden files a killed
+// process may leave next to the file it was replacing) are skipped in
+// folders: they are never sops files of their own.
 // Symbolic links to files are followed, unless the file they point to is
 // listed itself (so that no file is handled twice); links to folders are
 // not followed.
@@ -163,6 +195,9 @@ func Walk(roots []string) ([]string, error) {
 				if d.Name() == ".git" && p != root {
 					return filepath.SkipDir
 				}
+				return nil
+			}
+			if atomicfile.IsTemp(p) {
 				return nil
 			}
 			if d.Type().IsRegular() {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -159,6 +160,9 @@ func TestDiscover(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = append(want, filepath.Join(dir, "outside.env"))
+	// What a process killed in the middle of an atomic write leaves behind:
+	// a whole sops file under a temporary name. It is not a file of its own.
+	write("sub/.secrets.yaml.sopsfleet-2871", sopsEncrypt(t, "x.yaml", "a: 1\n", "", k.rcp))
 
 	files, ignored, err := Discover([]string{dir, filepath.Join(dir, "sub", "secrets.json")})
 	if err != nil {
@@ -190,6 +194,26 @@ func TestDiscover(t *testing.T) {
 	}
 	if _, _, err := Discover([]string{filepath.Join(dir, "missing")}); err == nil {
 		t.Error("a missing root is not an error")
+	}
+	// The streaming walk sees each file once, with its index in the walk.
+	var mu sync.Mutex
+	n, calls, sops := -1, map[int]string{}, 0
+	err = WalkParsed([]string{dir}, 3, func(total int) { n = total }, func(i int, f Found, isSops bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, dup := calls[i]; dup {
+			t.Errorf("index %d twice", i)
+		}
+		calls[i] = f.Path
+		if isSops {
+			sops++
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != len(calls) || sops != len(found) || n != len(found)+len(ignored) {
+		t.Errorf("WalkParsed: %d files announced, %d seen, %d sops; Discover found %d and ignored %d", n, len(calls), sops, len(found), len(ignored))
 	}
 }
 
