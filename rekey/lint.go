@@ -2,6 +2,8 @@ package rekey
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/sopsfleet/sopsfleet/recipients"
@@ -132,13 +134,7 @@ func Lint(cfg *recipients.Config, configPath string) []Finding {
 			}
 			for _, m := range g.Members {
 				if m.Err != nil {
-					reason := oneLine(m.Err.Error())
-					if i := strings.LastIndex(reason, ": "); i >= 0 {
-						reason = reason[i+2:]
-					}
-					if strings.Contains(reason, "%!") {
-						reason = "not a valid recipient"
-					}
+					reason := recipientReason(m.Err)
 					add(SeverityError, CodeBadRecipient, m.Line, "copy the recipient again from its source (sopsfleet convert for SSH keys)",
 						"%s: invalid %s recipient %q: %s", where, m.Key.Type, abbreviate(m.Key.ID), reason)
 				}
@@ -156,6 +152,31 @@ func Lint(cfg *recipients.Config, configPath string) []Finding {
 		}
 	}
 	return out
+}
+
+// bech32Char is age's error for a character outside the bech32 alphabet
+// ("invalid character data part: s[6]=98").
+var bech32Char = regexp.MustCompile(`invalid character (?:human-readable|data) part: s\[(\d+)\]=(\d+)`)
+
+// recipientReason is the last, most specific part of a recipient's parse
+// error, said in words.
+func recipientReason(err error) string {
+	msg := oneLine(err.Error())
+	if m := bech32Char.FindStringSubmatch(msg); m != nil {
+		// The position age gives counts from the separator, not from the
+		// start of the recipient: the character says more.
+		if c, _ := strconv.Atoi(m[2]); c > 32 && c < 127 {
+			return fmt.Sprintf("%q is not a bech32 character", string(rune(c)))
+		}
+		return "it holds a character that is not a bech32 character"
+	}
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	if strings.Contains(msg, "%!") {
+		msg = "not a valid recipient"
+	}
+	return msg
 }
 
 func abbreviate(s string) string {
