@@ -127,9 +127,10 @@ type Finding struct {
 type ScanOptions struct {
 	Config *recipients.Config
 	// Paths are the files and folders to scan; empty: Config.Dir,
-	// recursively. Folders are walked as sopsfile.Discover walks them
-	// (skipping .git), but files are read, checked and dropped one at a
-	// time, so memory does not grow with the repository.
+	// recursively. The file list is sopsfile.Walk's (skipping .git, a
+	// symbolic link to a file listed anyway counted once), but files are
+	// read, checked and dropped one at a time, so memory does not grow with
+	// the repository.
 	Paths []string
 	// Workers parse files in parallel; 0: GOMAXPROCS.
 	Workers int
@@ -207,7 +208,7 @@ func Scan(opts ScanOptions) (*ScanResult, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	paths, err := walkFiles(roots)
+	paths, err := sopsfile.Walk(roots)
 	if err != nil {
 		return nil, err
 	}
@@ -261,57 +262,6 @@ func Scan(opts ScanOptions) (*ScanResult, error) {
 	sort.Strings(res.SopsYml)
 	res.SopsYml = compactStrings(res.SopsYml)
 	return res, nil
-}
-
-// walkFiles lists the regular files under roots (files or folders),
-// sorted, without duplicates, skipping .git folders, as sopsfile.Discover
-// does. Symbolic links to files are followed; links to folders are not.
-func walkFiles(roots []string) ([]string, error) {
-	seen := map[string]bool{}
-	var out []string
-	add := func(p string) {
-		p = filepath.Clean(p)
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, p)
-		}
-	}
-	for _, root := range roots {
-		info, err := os.Stat(root)
-		if err != nil {
-			return nil, err
-		}
-		if !info.IsDir() {
-			if info.Mode().IsRegular() {
-				add(root)
-			}
-			continue
-		}
-		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if d.Name() == ".git" && p != root {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if d.Type().IsRegular() {
-				add(p)
-			} else if d.Type()&fs.ModeSymlink != 0 {
-				if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-					add(p)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	sort.Strings(out)
-	return out, nil
 }
 
 func compactStrings(s []string) []string {

@@ -601,3 +601,111 @@ func TestLintCorpusConfigs(t *testing.T) {
 		t.Errorf("only %d configs linted", n)
 	}
 }
+
+// TestCheckLintRecipientsAndRules: the config findings the fixture
+// repository has one form of, in their other forms.
+func TestCheckLintRecipientsAndRules(t *testing.T) {
+	valid := ckRecipient(t, "alice")
+	last := valid[len(valid)-1]
+	flip := byte('q')
+	if last == 'q' {
+		flip = 'p'
+	}
+	badChecksum := valid[:len(valid)-1] + string(flip) // bech32 characters, wrong checksum
+	badChar := valid[:10] + "b" + valid[11:]           // 'b' is not a bech32 character
+	for _, c := range []struct {
+		name, config string
+		want         Code
+		line         int
+		msg          string
+	}{
+		{"bad checksum", "creation_rules:\n  - path_regex: ^a/\n    age: " + badChecksum + "\n", CodeBadRecipient, 3, "invalid checksum"},
+		{"bad bech32 character", "creation_rules:\n  - path_regex: ^a/\n    key_groups:\n      - age:\n          - " + badChar + "\n", CodeBadRecipient, 5, `"b" is not a bech32 character`},
+		{"path-regex typo", "creation_rules:\n  - path-regex: ^a/\n    age: {{alice}}\n", CodeUnknownKey, 2, "so the rule matches every file"},
+		{"shadowed by catch-all", "creation_rules:\n  - age: {{alice}}\n  - path_regex: ^a/\n    age: {{bob}}\n", CodeUnreachableRule, 3, "creation rule 1 before it matches every path"},
+		{"shadowed by .*", "creation_rules:\n  - path_regex: .*\n    age: {{alice}}\n  - path_regex: ^a/\n    age: {{bob}}\n", CodeUnreachableRule, 4, "matches every path"},
+		{"identical regex", "creation_rules:\n  - path_regex: ^a/\n    age: {{alice}}\n  - path_regex: ^a/\n    age: {{bob}}\n", CodeUnreachableRule, 4, "same path_regex"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fx := newCkRepo(t)
+			fx.write(".sops.yaml", c.config)
+			res, _ := fx.scan(true)
+			fs := Check(res, ".sops.yaml")
+			var got []string
+			n := 0
+			for _, f := range fs {
+				got = append(got, fmt.Sprintf("%s@%d: %s (hint: %s)", f.Code, f.Line, f.Message, f.Hint))
+				if f.Code == c.want {
+					n++
+					if f.Line != c.line || !strings.Contains(f.Message, c.msg) || f.Hint == "" {
+						t.Errorf("got %s@%d %q, want line %d and %q", f.Code, f.Line, f.Message, c.line, c.msg)
+					}
+				}
+			}
+			if n != 1 {
+				t.Errorf("want one %s finding, got %q", c.want, got)
+			}
+		})
+	}
+}
+
+// TestCheckMetadataFindings: each missing metadata field is reported once,
+// in every format that has a data section, with the line of the metadata.
+func TestCheckMetadataFindings(t *testing.T) {
+	fx := newCkRepo(t)
+	fx.write(".sops.yaml", "creation_rules:\n  - path_regex: ^meta/\n    age: {{alice}}\n")
+	alice := ckEnc{groups: [][]string{{"alice"}}}
+	cases := map[string]string{} // file → the message wanted
+	for _, field := range []string{"mac", "lastmodified", "version"} {
+		for _, src := range []struct{ ext, text string }{
+			{"yaml", "a: 1\n"}, {"json", `{"a": 1}`}, {"env", "A=1\n"}, {"ini", "[s]\na = 1\n"},
+		} {
+			rel := "meta/no-" + field + "." + src.ext
+			fx.encrypt(rel, src.text, alice)
+			re := regexp.MustCompile(`(?m)^.*\b(sops_)?` + field + `\b.*\n`)
+			fx.edit(rel, func(s string) string {
+				out := re.ReplaceAllString(s, "")
+				if src.ext == "json" {
+					out = regexp.MustCompile(`,(\s*})`).ReplaceAllString(out, "$1") // no trailing comma
+				}
+				if out == s {
+					t.Fatalf("%s: no %s line to remove", rel, field)
+				}
+				return out
+			})
+			cases[filepath.ToSlash(rel)] = "sops metadata has no " + field
+		}
+	}
+	res, _ := fx.scan(true)
+	fs := Check(res, ".sops.yaml")
+	got := map[string][]string{}
+	for _, f := range fs {
+		got[f.File] = append(got[f.File], fmt.Sprintf("%s@%d: %s", f.Code, f.Line, f.Message))
+		if f.Code == CodeMetadata && f.Line < 1 {
+			t.Errorf("%s: metadata finding without a line: %s", f.File, f.Message)
+		}
+	}
+	for file, msg := range cases {
+		if len(got[file]) != 1 || !strings.HasPrefix(got[file][0], "metadata@") || !strings.Contains(got[file][0], msg) {
+			t.Errorf("%s: findings %q, want one metadata finding %q", file, got[file], msg)
+		}
+	}
+}
+
+// TestCheckSymlinkCountedOnce: a symbolic link to a file that is checked
+// anyway does not double its findings (the file list is sopsfile.Walk's).
+func TestCheckSymlinkCountedOnce(t *testing.T) {
+	fx := newCkRepo(t)
+	fx.write(".sops.yaml", "creation_rules:\n  - path_regex: ^secrets/\n    age: {{alice}},{{bob}}\n")
+	fx.encrypt("secrets/a.yaml", "a: 1\n", ckEnc{groups: [][]string{{"alice"}}})
+	if err := os.Symlink("a.yaml", fx.path("secrets/link.yaml")); err != nil {
+		t.Skip(err)
+	}
+	res, _ := fx.scan(true)
+	fs := Check(res, ".sops.yaml")
+	if len(fs) != 1 || fs[0].Code != CodeDrift {
+		var buf bytes.Buffer
+		_ = WriteText(&buf, fs, nil)
+		t.Errorf("want one drift finding, got:\n%s", buf.String())
+	}
+}
