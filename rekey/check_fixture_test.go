@@ -1,7 +1,7 @@
 package rekey
 
 // Fixture repositories for the check and report tests, encrypted for real
-// by the sops version pinned in go.mod, with age keys derived from fixed
+// by the sops version pinned in go.mod (internal/testsops), with age keys derived from fixed
 // seeds so that recipients (and so golden files) are stable.
 
 import (
@@ -11,15 +11,14 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"filippo.io/age"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/sopsfleet/sopsfleet/internal/testsops"
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
 
@@ -34,47 +33,6 @@ func init() {
 func ckUpdate() bool {
 	f := flag.Lookup("update")
 	return f != nil && f.Value.String() == "true"
-}
-
-var (
-	ckSopsOnce sync.Once
-	ckSopsPath string
-	ckSopsErr  error
-)
-
-// sopsBinary builds the pinned sops once per test binary run. The binary
-// goes to a folder keyed by go.sum, so later runs reuse it.
-func ckSops(t testing.TB) string {
-	t.Helper()
-	ckSopsOnce.Do(func() {
-		sum, err := os.ReadFile("../go.sum")
-		if err != nil {
-			ckSopsErr = err
-			return
-		}
-		h := sha256.Sum256(sum)
-		dir := filepath.Join(os.TempDir(), fmt.Sprintf("sopsfleet-test-sops-%x", h[:6]))
-		ckSopsPath = filepath.Join(dir, "sops")
-		if _, err := os.Stat(ckSopsPath); err == nil {
-			return
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			ckSopsErr = err
-			return
-		}
-		tmp := fmt.Sprintf("%s.%d", ckSopsPath, os.Getpid())
-		cmd := exec.Command("go", "build", "-o", tmp, "github.com/getsops/sops/v3/cmd/sops")
-		cmd.Dir = ".."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			ckSopsErr = fmt.Errorf("building sops: %v\n%s", err, out)
-			return
-		}
-		ckSopsErr = os.Rename(tmp, ckSopsPath)
-	})
-	if ckSopsErr != nil {
-		t.Fatal(ckSopsErr)
-	}
-	return ckSopsPath
 }
 
 // testKey is a deterministic age identity named name.
@@ -192,14 +150,9 @@ func (fx *ckRepo) encrypt(rel, plaintext string, e ckEnc) {
 	if err := os.WriteFile(filepath.Join(stage, name), []byte(plaintext), 0o644); err != nil {
 		fx.t.Fatal(err)
 	}
-	cmd := exec.Command(ckSops(fx.t), "encrypt", name)
-	cmd.Dir = stage
-	cmd.Env = []string{"HOME=" + stage, "PATH=" + os.Getenv("PATH")}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := testsops.Run(stage, nil, "encrypt", name)
 	if err != nil {
-		fx.t.Fatalf("sops encrypt %s: %v\n%s", rel, err, stderr.String())
+		fx.t.Fatalf("encrypting %s: %v", rel, err)
 	}
 	p := fx.path(rel)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
