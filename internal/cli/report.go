@@ -97,11 +97,13 @@ func runReport(opts *reportOptions) error {
 		case i == -2:
 			return usageErrorf("--recipient %q matches several keys: give more of the key", opts.Recipient)
 		case i < 0:
-			msg := fmt.Sprintf("no recipient %q in .sops.yaml or in the files", opts.Recipient)
+			opts.IO.Errorf("no recipient %q in .sops.yaml or in the files", opts.Recipient)
 			if len(close) > 0 {
-				msg += fmt.Sprintf("\ndid you mean %s?", quoteList(close))
+				opts.IO.Hintf("did you mean %s?", quoteList(close))
+			} else {
+				opts.IO.Hintf("list the recipients with: sopsfleet report --by recipient")
 			}
-			return usageErrorf("%s", msg)
+			return errSilentUsage
 		}
 		one := rep.ByRecipient()[i : i+1]
 		return writeOut(writeByRecipient(out, format, one))
