@@ -339,7 +339,7 @@ func (c *Config) RuleForRel(rel string) (*Rule, error) {
 			return r, nil
 		}
 		if r.RegexErr != nil {
-			return nil, fmt.Errorf("%s:%d: creation rule %d: invalid path_regex %q: %v", c.Path, r.PathLine, r.Index, r.PathRegex, r.RegexErr)
+			return nil, fmt.Errorf("%s:%d: creation rule %d: invalid path_regex %q: %v", c.Path, r.PathLine, r.Index+1, r.PathRegex, r.RegexErr)
 		}
 		if r.re.MatchString(rel) {
 			return r, nil
@@ -427,7 +427,7 @@ type GroupRef struct {
 }
 
 // String returns "rule R group G".
-func (g GroupRef) String() string { return fmt.Sprintf("rule %d group %d", g.Rule, g.Group) }
+func (g GroupRef) String() string { return fmt.Sprintf("rule %d group %d", g.Rule+1, g.Group+1) }
 
 // ---- resolution ----
 

@@ -218,7 +218,7 @@ func TestLint(t *testing.T) {
 	if _, err := c.RuleForRel("ok/a"); err != nil {
 		t.Errorf("match before the bad regex: %v", err)
 	}
-	if _, err := c.RuleForRel("other/a"); err == nil || !strings.Contains(err.Error(), "bad_regex.yaml:4:") {
+	if _, err := c.RuleForRel("other/a"); err == nil || !strings.Contains(err.Error(), "bad_regex.yaml:4: creation rule 2: invalid path_regex") {
 		t.Errorf("bad regex error %v", err)
 	}
 	c = loadFixture(t, "invalid_recipient.yaml")
@@ -339,5 +339,18 @@ func TestAgeRecipientErrors(t *testing.T) {
 	m := c.Rules[0].Groups[0].Members[0]
 	if m.Err == nil || strings.Contains(m.Err.Error(), "%!") || m.Line != 4 {
 		t.Errorf("placeholder member: line %d, err %v", m.Line, m.Err)
+	}
+}
+
+// TestTargetsGroupMessage: rules and groups are numbered from 1 in messages,
+// as check, lint and report number them.
+func TestTargetsGroupMessage(t *testing.T) {
+	c := loadFixture(t, "bad_regex.yaml")
+	_, err := c.Targets(TargetOptions{All: true, Group: 3})
+	if err == nil || !strings.Contains(err.Error(), "bad_regex.yaml:2: creation rule 1 has 1 key group, no key group 4") {
+		t.Errorf("err %v", err)
+	}
+	if got := (GroupRef{Rule: 0, Group: 1}).String(); got != "rule 1 group 2" {
+		t.Errorf("GroupRef.String() = %q", got)
 	}
 }

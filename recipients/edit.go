@@ -59,8 +59,9 @@ type TargetOptions struct {
 	Paths []string // files: the rule sops would use for each
 	Like  string   // every group containing this named recipient (or key)
 	All   bool     // every rule
-	// Group is the key group in multi-group rules; -1 means the group of
-	// Like in that rule, else 0.
+	// Group is the index (from 0) of the key group in multi-group rules; -1
+	// means the group of Like in that rule, else the first. Messages number
+	// rules and groups from 1.
 	Group int
 }
 
@@ -98,7 +99,7 @@ func (c *Config) Targets(o TargetOptions) ([]GroupRef, error) {
 			}
 		}
 		if gi >= len(r.Groups) {
-			return GroupRef{}, fmt.Errorf("%s:%d: creation rule %d has %d key group(s), no group %d", c.Path, r.Line, r.Index, len(r.Groups), gi)
+			return GroupRef{}, fmt.Errorf("%s:%d: creation rule %d has %s, no key group %d", c.Path, r.Line, r.Index+1, plural(len(r.Groups), "key group"), gi+1)
 		}
 		return GroupRef{Rule: r.Index, Group: gi}, nil
 	}
@@ -412,4 +413,12 @@ func (e *editor) ownCommentStart(l, prevEnd, indent int) int {
 		first = m
 	}
 	return first
+}
+
+// plural returns "1 key group" or "3 key groups".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -126,7 +126,7 @@ func (c *Config) verifyRename(ed *Edit, oldName string) error {
 					want = ed.Name
 				}
 				if ng.Members[mi].Name != want {
-					return errVerify(c.Path, fmt.Sprintf("names a recipient of rule %d group %d %q instead of %q", ri, gi, ng.Members[mi].Name, want))
+					return errVerify(c.Path, fmt.Sprintf("names a recipient of rule %d group %d %q instead of %q", ri+1, gi+1, ng.Members[mi].Name, want))
 				}
 			}
 		}

@@ -265,7 +265,7 @@ func TestAddFollowsStyle(t *testing.T) {
 func TestAddAlreadyPresentAndErrors(t *testing.T) {
 	c := loadFixture(t, "anchors_keys_list.yaml")
 	ed, err := c.Add(AddOptions{Name: "alice", Key: Key{TypeAge, keyA}, Targets: []GroupRef{{0, 0}, {1, 0}}})
-	if err != nil || !ed.Unchanged() || len(ed.Notes) != 1 || ed.Notes[0] != "alice is already in rule 0 group 0 (line 9), rule 1 group 0 (line 14): left as is" {
+	if err != nil || !ed.Unchanged() || len(ed.Notes) != 1 || ed.Notes[0] != "alice is already in rule 1 group 1 (line 9), rule 2 group 1 (line 14): left as is" {
 		t.Errorf("already present: %v %q", err, ed.Notes)
 	}
 	ed, err = c.Add(AddOptions{Name: "alice", Key: Key{TypeAge, keyA}, Targets: []GroupRef{{2, 0}}})

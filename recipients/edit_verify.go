@@ -64,10 +64,10 @@ func compareRules(c, nc *Config, k Key, changed map[GroupRef]bool, adding bool) 
 			nr.EncryptedRegex != r.EncryptedRegex || nr.UnencryptedRegex != r.UnencryptedRegex ||
 			nr.EncryptedSuffix != r.EncryptedSuffix || nr.UnencryptedSuffix != r.UnencryptedSuffix ||
 			nr.MACOnlyEncrypted != r.MACOnlyEncrypted {
-			return fmt.Errorf("changes the settings of creation rule %d", ri)
+			return fmt.Errorf("changes the settings of creation rule %d", ri+1)
 		}
 		if len(nr.Groups) != len(r.Groups) {
-			return fmt.Errorf("gives creation rule %d %d key groups instead of %d", ri, len(nr.Groups), len(r.Groups))
+			return fmt.Errorf("gives creation rule %d %d key groups instead of %d", ri+1, len(nr.Groups), len(r.Groups))
 		}
 		for gi, g := range r.Groups {
 			ng := nr.Groups[gi]
@@ -81,14 +81,14 @@ func compareRules(c, nc *Config, k Key, changed map[GroupRef]bool, adding bool) 
 			}
 			got := groupKeys(ng, Key{})
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
-				return fmt.Errorf("gives rule %d group %d other recipients than intended", ri, gi)
+				return fmt.Errorf("gives rule %d group %d other recipients than intended", ri+1, gi+1)
 			}
 			if len(ng.Duplicates) != len(g.Duplicates) && !hasKey(g.Duplicates, k) {
-				return fmt.Errorf("changes the duplicates of rule %d group %d", ri, gi)
+				return fmt.Errorf("changes the duplicates of rule %d group %d", ri+1, gi+1)
 			}
 			for _, m := range ng.Members {
 				if m.Err != nil && m.Key != k && !memberHasErr(g, m.Key) {
-					return fmt.Errorf("makes %s invalid in rule %d group %d", m.Key, ri, gi)
+					return fmt.Errorf("makes %s invalid in rule %d group %d", m.Key, ri+1, gi+1)
 				}
 			}
 		}
@@ -171,7 +171,7 @@ func (c *Config) checkNotLast(k Key) error {
 	for ri, r := range c.Rules {
 		for gi, g := range r.Groups {
 			if len(g.Members) > 0 && len(groupKeys(g, k)) == 0 {
-				return fmt.Errorf("%s:%d: refusing to remove %s: rule %d group %d would be left with no recipient", c.Path, g.Line, describeKey(c, k), ri, gi)
+				return fmt.Errorf("%s:%d: refusing to remove %s: rule %d group %d would be left with no recipient", c.Path, g.Line, describeKey(c, k), ri+1, gi+1)
 			}
 		}
 	}

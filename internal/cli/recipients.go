@@ -145,7 +145,7 @@ func writeEdit(g *globalOptions, ed *recipients.Edit, o *editOutput, chain *conf
 	return apply()
 }
 
-// groupList describes groups for messages: "rule 0 (^prod/) group 1, …".
+// groupList describes groups for messages: "rule 1 (^prod/) group 2, …" (numbered from 1).
 func groupList(c *recipients.Config, gs []recipients.GroupRef) string {
 	var parts []string
 	for _, g := range gs {
@@ -157,12 +157,12 @@ func groupList(c *recipients.Config, gs []recipients.GroupRef) string {
 // groupLabel names one group: "rule 2 (^prod/)" or "rule 2 (^prod/) group 1".
 func groupLabel(c *recipients.Config, g recipients.GroupRef) string {
 	r := c.Rules[g.Rule]
-	s := fmt.Sprintf("rule %d", g.Rule)
+	s := fmt.Sprintf("rule %d", g.Rule+1)
 	if r.HasPathRegex {
 		s += fmt.Sprintf(" (%s)", r.PathRegex)
 	}
 	if len(r.Groups) > 1 {
-		s += fmt.Sprintf(" group %d", g.Group)
+		s += fmt.Sprintf(" group %d", g.Group+1)
 	}
 	return s
 }

@@ -40,8 +40,9 @@ func newRecipientsAddCmd(g *globalOptions) *cobra.Command {
   --path FILE   the rule sops would use for FILE (repeatable)
   --like NAME   every group that contains the recipient NAME
   --all         every rule
-  --group N     the key group in rules with several (default: the group of
-                --like in that rule, else 0)
+  --group N     the key group in rules with several, numbered from 1 as
+                list and every message number them (default: the group of
+                --like in that rule, else the first)
 
 The recipient is an age recipient (age1…), the ssh-ed25519 key in FILE
 (--ssh-key; converted to age as ssh-to-age does), or a host's ssh-ed25519
@@ -83,7 +84,7 @@ recipients (as 'sopsfleet updatekeys' does) unless --no-updatekeys;
 	f.StringArrayVar(&o.Paths, "path", nil, "add to the rule sops uses for `FILE` (repeatable)")
 	f.StringVar(&o.Like, "like", "", "add to every group containing the recipient `NAME`")
 	f.BoolVar(&o.All, "all", false, "add to every rule")
-	f.IntVar(&o.Group, "group", 0, "key group `N` in rules with several groups")
+	f.IntVar(&o.Group, "group", 0, "key group `N` (from 1) in rules with several groups")
 	f.DurationVar(&o.Timeout, "timeout", 10*time.Second, "--keyscan: give up on the host after this long")
 	f.StringVar(&o.KnownHost, "known-hosts", "", "--keyscan: known_hosts `FILE` to check the key against (default ~/.ssh/known_hosts)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the change as a unified diff (and the update plan); write nothing")
@@ -104,8 +105,8 @@ func runRecipientsAdd(o *recipientsAddOptions) error {
 	if len(o.Paths) == 0 && o.Like == "" && !o.All {
 		return usageErrorf("no target: use --path FILE, --like NAME or --all")
 	}
-	if o.groupSet && o.Group < 0 {
-		return usageErrorf("--group must be 0 or more, got %d", o.Group)
+	if o.groupSet && o.Group < 1 {
+		return usageErrorf("--group counts key groups from 1, got %d", o.Group)
 	}
 	if !recipients.ValidName(o.Name) {
 		return usageErrorf("invalid recipient name %q: use ASCII letters, digits, '_' and '-', starting with a letter or digit", o.Name)
@@ -120,7 +121,7 @@ func runRecipientsAdd(o *recipientsAddOptions) error {
 	}
 	group := -1
 	if o.groupSet {
-		group = o.Group
+		group = o.Group - 1
 	}
 	targets, err := c.Targets(recipients.TargetOptions{Paths: o.Paths, Like: o.Like, All: o.All, Group: group})
 	if err != nil {
@@ -148,6 +149,11 @@ func (o *recipientsAddOptions) recipient() (recipients.Key, error) {
 	case o.Recipient != "":
 		s := o.Recipient
 		if err := recipients.ValidateAgeRecipient(s); err != nil {
+			if hrp := bech32Prefix(s); hrp != "" && !strings.EqualFold(hrp, "age1") && !strings.HasPrefix(strings.ToUpper(s), "AGE-SECRET-KEY-") && !strings.HasPrefix(s, "ssh-") {
+				// The checksum covers the prefix: name the prefix rather
+				// than a bad checksum.
+				return recipients.Key{}, usageErrorf("age recipient %q: wrong prefix %q, want \"age1…\" (X25519 recipients only)", s, hrp)
+			}
 			if strings.HasPrefix(s, "ssh-") {
 				return recipients.Key{}, usageErrorf("%v\nhint: give an SSH key with --ssh-key FILE", err)
 			}
@@ -198,4 +204,14 @@ func (o *recipientsAddOptions) scan() (recipients.Key, error) {
 	}
 	ios.Infof("%s: %s %s is %s", o.Keyscan, hk.Key.Type(), hk.Fingerprint, hk.Age)
 	return recipients.Key{Type: recipients.TypeAge, ID: hk.Age}, nil
+}
+
+// bech32Prefix returns the human-readable part of a bech32 string with its
+// separator ("age1" for "age1…"), or "" when s has none.
+func bech32Prefix(s string) string {
+	i := strings.LastIndexByte(s, '1')
+	if i < 1 {
+		return ""
+	}
+	return s[:i+1]
 }

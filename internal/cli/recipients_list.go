@@ -31,7 +31,7 @@ listed too, with no rule. A value sops would reject is marked with its error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runRecipientsList(o) },
 	}
-	cmd.Flags().BoolVar(&o.JSON, "json", false, "print a JSON array of {name, type, key, line, used_by[{rule, group, path_regex}], error}")
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print a JSON array of {name, type, key, line, used_by[{rule, group, path_regex}], error}; rules and groups count from 1")
 	return cmd
 }
 
@@ -46,8 +46,8 @@ type listedRecipient struct {
 }
 
 type listedUse struct {
-	Rule      int    `json:"rule"`
-	Group     int    `json:"group"`
+	Rule      int    `json:"rule"`  // from 1, as in every message and in report --json
+	Group     int    `json:"group"` // from 1
 	PathRegex string `json:"path_regex"`
 }
 
@@ -69,7 +69,7 @@ func listRecipients(c *recipients.Config) []listedRecipient {
 			r.Error = m.Err.Error()
 		}
 		for _, u := range c.Uses(m.Key) {
-			r.UsedBy = append(r.UsedBy, listedUse{Rule: u.Rule, Group: u.Group, PathRegex: c.Rules[u.Rule].PathRegex})
+			r.UsedBy = append(r.UsedBy, listedUse{Rule: u.Rule + 1, Group: u.Group + 1, PathRegex: c.Rules[u.Rule].PathRegex})
 		}
 		out = append(out, r)
 	}
@@ -124,7 +124,7 @@ func runRecipientsList(o *recipientsListOptions) error {
 		}
 		var uses []string
 		for _, u := range r.UsedBy {
-			uses = append(uses, groupLabel(c, recipients.GroupRef{Rule: u.Rule, Group: u.Group}))
+			uses = append(uses, groupLabel(c, recipients.GroupRef{Rule: u.Rule - 1, Group: u.Group - 1}))
 		}
 		used := strings.Join(uses, ", ")
 		if used == "" {
