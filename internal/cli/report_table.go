@@ -69,32 +69,23 @@ func writeMatrix(ios *IOStreams, rep *rekey.Report) error {
 	}
 	st := styles(ios.OutColor())
 	header, rows := rep.Matrix(numbered)
-	t := table.New().
-		Border(lipgloss.RoundedBorder()).
-		BorderStyle(st.Renderer.NewStyle().Inherit(st.Faint)).
-		Headers(header...).
-		Rows(rows...).
-		StyleFunc(func(row, col int) lipgloss.Style {
-			s := st.Renderer.NewStyle().Padding(0, 1)
-			if row == table.HeaderRow {
-				return s.Inherit(st.Header)
-			}
-			if col == 0 || row < 0 || row >= len(rows) || col >= len(rows[row]) {
-				return s
-			}
-			cell := rows[row][col]
-			switch {
-			case strings.Contains(cell, "✗"):
-				return s.Inherit(st.Bad)
-			case strings.Contains(cell, "+"):
-				return s.Inherit(st.Warning)
-			case strings.Contains(cell, "•"):
-				return s.Inherit(st.Faint)
-			case strings.Contains(cell, "✓"):
-				return s.Inherit(st.OK)
-			}
-			return s
-		})
+	t := newTable(st, header, rows, func(row, col int) lipgloss.Style {
+		if col == 0 || row < 0 || row >= len(rows) || col >= len(rows[row]) {
+			return lipgloss.Style{}
+		}
+		cell := rows[row][col]
+		switch {
+		case strings.Contains(cell, "✗"):
+			return st.Bad
+		case strings.Contains(cell, "+"):
+			return st.Warning
+		case strings.Contains(cell, "•"):
+			return st.Faint
+		case strings.Contains(cell, "✓"):
+			return st.OK
+		}
+		return lipgloss.Style{}
+	})
 	var b strings.Builder
 	b.WriteString(t.Render() + "\n\n")
 	if numbered {
@@ -112,12 +103,10 @@ func writeMatrix(ios *IOStreams, rep *rekey.Report) error {
 	return err
 }
 
-// writeByRecipientTable prints the per-recipient view on a terminal: a
-// summary table, then each recipient's files.
-func writeByRecipientTable(ios *IOStreams, list []rekey.RecipientFiles) {
-	st := styles(ios.OutColor())
-	header, rows := rekey.ByRecipientRows(list)
-	t := table.New().
+// newTable is the look of every report table: rounded faint borders, a
+// bold header, one space of padding; cell (nil: none) styles a body cell.
+func newTable(st *Styles, header []string, rows [][]string, cell func(row, col int) lipgloss.Style) *table.Table {
+	return table.New().
 		Border(lipgloss.RoundedBorder()).
 		BorderStyle(st.Renderer.NewStyle().Inherit(st.Faint)).
 		Headers(header...).
@@ -127,8 +116,26 @@ func writeByRecipientTable(ios *IOStreams, list []rekey.RecipientFiles) {
 			if row == table.HeaderRow {
 				return s.Inherit(st.Header)
 			}
+			if cell != nil {
+				return s.Inherit(cell(row, col))
+			}
 			return s
 		})
+}
+
+// writeByRecipientTable prints the per-recipient view on a terminal: a
+// summary table, then each recipient's files.
+func writeByRecipientTable(ios *IOStreams, list []rekey.RecipientFiles) {
+	st := styles(ios.OutColor())
+	header, rows := rekey.ByRecipientRows(list)
+	t := newTable(st, header, rows, nil)
+	if lipgloss.Width(t.Render()) > outWidth(ios) {
+		// Full keys do not fit: shorten them (the list below has them whole).
+		for i, rf := range list {
+			rows[i][1] = rekey.ShortKey(rf.Recipient.Key)
+		}
+		t = newTable(st, header, rows, nil)
+	}
 	var b strings.Builder
 	b.WriteString(t.Render() + "\n")
 	for _, rf := range list {

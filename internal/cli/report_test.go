@@ -1,8 +1,16 @@
 package cli
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"filippo.io/age"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/sopsfleet/sopsfleet/internal/testsops"
 )
 
 // TestReportTerminalTable: on a terminal the matrix is a lipgloss table,
@@ -47,5 +55,84 @@ func TestReportTerminalTable(t *testing.T) {
 	Run(ios, []string{"check"})
 	if !strings.Contains(out.String(), "\x1b[") {
 		t.Errorf("check on a colour terminal has no colour:\n%s", out.String())
+	}
+}
+
+// TestReportWideOnNarrowTerminal: 40 recipients on an 80-column terminal.
+// The matrix cannot fit, so the report is shown per recipient, and no line
+// of it is wider than the terminal (full keys are shortened in the table).
+func TestReportWideOnNarrowTerminal(t *testing.T) {
+	dir := t.TempDir()
+	var cfg strings.Builder
+	cfg.WriteString("keys:\n")
+	var all []string
+	for i := 1; i <= 40; i++ {
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, id.Recipient().String())
+		fmt.Fprintf(&cfg, "  - &host%d %s\n", i, all[i-1])
+	}
+	cfg.WriteString("creation_rules:\n  - path_regex: ^secrets/all\n    key_groups:\n      - age:\n")
+	for i := range all {
+		fmt.Fprintf(&cfg, "          - *host%d\n", i+1)
+	}
+	cfg.WriteString("  - path_regex: ^secrets/\n    age: *host1\n")
+	if err := os.WriteFile(filepath.Join(dir, ".sops.yaml"), []byte(cfg.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Encrypt with the recipients listed plainly (sops reads anchors too,
+	// but a plain list keeps the staging config independent).
+	stage := t.TempDir()
+	stageCfg := "creation_rules:\n  - age: " + strings.Join(all, ",") + "\n"
+	if err := os.WriteFile(filepath.Join(stage, ".sops.yaml"), []byte(stageCfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stage, "a.yaml"), []byte("k: v\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := testsops.Run(stage, nil, "encrypt", "a.yaml")
+	if err != nil {
+		t.Skip(err) // no sops to build here
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "secrets"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"all.yaml", "all2.yaml", "web.yaml"} {
+		if err := os.WriteFile(filepath.Join(dir, "secrets", name), out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(dir)
+	for _, c := range []struct {
+		tty  bool
+		args []string
+	}{
+		{true, []string{"report"}},
+		{false, []string{"report"}},
+		{true, []string{"report", "--by", "recipient"}},
+	} {
+		ios, stdout, stderr := TestIO("")
+		ios.OutTTY = c.tty
+		ios.Getenv = func(k string) string {
+			if k == "COLUMNS" {
+				return "80"
+			}
+			return ""
+		}
+		if code := Run(ios, c.args); code != ExitOK {
+			t.Fatalf("%v exits %d: %s", c.args, code, stderr.String())
+		}
+		got := stdout.String()
+		if !strings.Contains(got, "host40") || !strings.Contains(got, "secrets/web.yaml") {
+			t.Errorf("tty=%v %v: output lacks host40 or secrets/web.yaml:\n%s", c.tty, c.args, got)
+		}
+		for _, line := range strings.Split(got, "\n") {
+			if w := lipgloss.Width(line); w > 80 {
+				t.Errorf("tty=%v %v: line %d columns wide on an 80-column terminal: %q", c.tty, c.args, w, line)
+				break
+			}
+		}
 	}
 }
