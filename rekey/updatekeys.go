@@ -98,7 +98,7 @@ func Run(ctx context.Context, files []string, opts Options) []Result {
 // entry without Data is read from disk. A file is still only written when
 // it has not changed on disk since it was read.
 func RunFound(ctx context.Context, found []sopsfile.Found, opts Options) []Result {
-	e := &engine{opts: opts}
+	e := &engine{opts: opts, batch: atomicfile.NewBatch()}
 	files := found
 	results := make([]Result, len(files))
 	jobs := opts.Jobs
@@ -110,7 +110,7 @@ func RunFound(ctx context.Context, found []sopsfile.Found, opts Options) []Resul
 	// on, so there are more goroutines than jobs, and the work itself holds
 	// one of jobs slots.
 	e.cpu = make(chan struct{}, jobs)
-	workers := min(jobs*ioOverlap, len(files))
+	workers := min(max(jobs*ioOverlap, minWorkers), len(files))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -139,6 +139,10 @@ func RunFound(ctx context.Context, found []sopsfile.Found, opts Options) []Resul
 	}
 	close(next)
 	wg.Wait()
+	// Each file was renamed over its target only once its new content was
+	// on disk; the folders' fsyncs, which make the renames durable, are
+	// done once per folder here instead of once per file.
+	e.batch.Sync()
 	return results
 }
 
@@ -151,12 +155,18 @@ func Totals(results []Result) map[Status]int {
 	return t
 }
 
-// ioOverlap is how many files per job may be waiting on the disk.
-const ioOverlap = 4
+// ioOverlap is how many files per job may be waiting on the disk, and
+// minWorkers the least number of files in flight: an fsync waits for the
+// disk, not the CPU, so many overlap well even on a machine with few CPUs.
+const (
+	ioOverlap  = 8
+	minWorkers = 16
+)
 
 type engine struct {
 	opts     Options
 	cpu      chan struct{} // a slot per job
+	batch    *atomicfile.Batch
 	openOnce sync.Once
 	opener   *sopsfile.Opener
 	openErr  error
@@ -184,7 +194,7 @@ func (e *engine) process(in sopsfile.Found) Result {
 	if out == nil {
 		return r
 	}
-	if err := atomicfile.WriteFile(r.Path, out, atomicfile.Options{Expect: data}); err != nil {
+	if err := e.batch.WriteFile(r.Path, out, atomicfile.Options{Expect: data}); err != nil {
 		if errors.Is(err, atomicfile.ErrChanged) {
 			err = atomicfile.ErrChanged
 		}
