@@ -223,9 +223,12 @@ func WriteSARIF(w io.Writer, fs []Finding, version string) error {
 		if f.Hint != "" {
 			msg += " (hint: " + f.Hint + ")"
 		}
-		uri := filepath.ToSlash(f.File)
+		uri := uriPath(filepath.ToSlash(f.File))
 		art := sarifArtifact{URI: uri, URIBaseID: "%SRCROOT%"}
 		if filepath.IsAbs(f.File) {
+			if !strings.HasPrefix(uri, "/") {
+				uri = "/" + uri // C:/… on Windows
+			}
 			art = sarifArtifact{URI: "file://" + uri}
 		}
 		loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: art}}
@@ -242,6 +245,27 @@ func WriteSARIF(w io.Writer, fs []Finding, version string) error {
 		Version: "2.1.0",
 		Runs:    []sarifRun{run},
 	})
+}
+
+// uriPath percent-encodes a slash-separated path for a URI reference
+// (RFC 3986): every byte but the unreserved characters and "/" is encoded,
+// so that spaces, "%", "#", "?" and a ":" in the first segment (which would
+// read as a scheme) survive.
+func uriPath(p string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '/' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
 }
 
 // ruleName turns "no-rule" into "NoRule" (SARIF rule names are identifiers).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -337,7 +338,8 @@ func validateSARIF(t *testing.T, data []byte, results int) {
 		for _, l := range locs {
 			pl := l.(map[string]any)["physicalLocation"].(map[string]any)
 			uri, _ := pl["artifactLocation"].(map[string]any)["uri"].(string)
-			if uri == "" || strings.Contains(uri, `\`) {
+			if u, err := url.Parse(uri); uri == "" || err != nil || strings.ContainsAny(uri, "\\ #?") ||
+				(u.Scheme != "" && u.Scheme != "file") {
 				t.Errorf("sarif result %d: bad uri %q", i, uri)
 			}
 			if reg, ok := pl["region"].(map[string]any); ok {
@@ -707,5 +709,52 @@ func TestCheckSymlinkCountedOnce(t *testing.T) {
 		var buf bytes.Buffer
 		_ = WriteText(&buf, fs, nil)
 		t.Errorf("want one drift finding, got:\n%s", buf.String())
+	}
+}
+
+// TestSARIFURIs: artifact locations are URI references, percent-encoded,
+// that decode to the file's path.
+func TestSARIFURIs(t *testing.T) {
+	files := []string{"secrets/db.yaml", "we ird/a,b:c%d#e?.yaml", "a:b/c.yaml", "ünï/cödé.env", "/abs/pa th.json"}
+	var fs []Finding
+	for _, f := range files {
+		fs = append(fs, Finding{Severity: SeverityError, Code: CodeDrift, File: f, Line: 3, Message: "m", Hint: "h"})
+	}
+	var buf bytes.Buffer
+	if err := WriteSARIF(&buf, fs, "v0"); err != nil {
+		t.Fatal(err)
+	}
+	validateSARIF(t, buf.Bytes(), len(fs))
+	var log struct {
+		Runs []struct {
+			Results []struct {
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct{ URI, URIBaseID string }
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range log.Runs[0].Results {
+		art := r.Locations[0].PhysicalLocation.ArtifactLocation
+		u, err := url.Parse(art.URI)
+		if err != nil {
+			t.Fatalf("%q: %v", art.URI, err)
+		}
+		want := files[i]
+		if filepath.IsAbs(want) {
+			if u.Scheme != "file" || art.URIBaseID != "" {
+				t.Errorf("%s: uri %q, want a file: URI", want, art.URI)
+			}
+		} else if u.Scheme != "" || art.URIBaseID != "%SRCROOT%" {
+			t.Errorf("%s: uri %q (base %q), want a relative reference from %%SRCROOT%%", want, art.URI, art.URIBaseID)
+		}
+		if u.Path != want {
+			t.Errorf("uri %q decodes to %q, want %q", art.URI, u.Path, want)
+		}
 	}
 }
