@@ -1,7 +1,7 @@
 package rekey
 
-// Interop with the real sops (the version pinned in go.mod, run through
-// `go tool sops`): files written by sops are updated by the engine, and sops
+// Interop with the real sops (the version pinned in go.mod, built once per
+// machine by internal/testsops): files written by sops are updated by the engine, and sops
 // reads the result. Skipped when the go command is not available.
 
 import (
@@ -9,56 +9,45 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"filippo.io/age"
 
 	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
+	"github.com/sopsfleet/sopsfleet/internal/testsops"
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
 
-var (
-	sopsOnce sync.Once
-	sopsBin  string
-	sopsErr  error
-)
-
-// sopsBinary returns the path of the pinned sops, built once per test
-// binary (the go command caches it across runs).
+// sopsBinary returns the path of the pinned sops (see testsops), or skips
+// in -short mode.
 func sopsBinary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("interop with the real sops skipped in -short mode")
 	}
-	sopsOnce.Do(func() {
-		out, err := exec.Command("go", "tool", "-n", "sops").Output()
-		if err != nil {
-			sopsErr = fmt.Errorf("go tool -n sops: %v", err)
-			return
-		}
-		sopsBin = strings.TrimSpace(string(out))
-	})
-	if sopsErr != nil {
-		t.Skip(sopsErr)
+	bin, err := testsops.Bin()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return sopsBin
+	return bin
 }
 
-// sopsRun runs sops in dir with the identity of key (or none).
+// sopsRun runs sops in dir with the identity of key (or none); on success
+// it returns standard output followed by standard error.
 func sopsRun(t *testing.T, dir string, identity *age.X25519Identity, args ...string) ([]byte, error) {
 	t.Helper()
-	cmd := exec.Command(sopsBinary(t), args...)
-	cmd.Dir = dir
-	env := []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, ".xdg"), "PATH=" + os.Getenv("PATH")}
+	sopsBinary(t)
+	var env []string
 	if identity != nil {
 		env = append(env, "SOPS_AGE_KEY="+identity.String())
 	}
-	cmd.Env = env
+	cmd, err := testsops.Command(dir, env, args...)
+	if err != nil {
+		return nil, err
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -75,14 +64,10 @@ func sopsDecryptWith(t *testing.T, dir, name string, ids ...*age.X25519Identity)
 	for _, id := range ids {
 		keys = append(keys, id.String())
 	}
-	cmd := exec.Command(sopsBinary(t), "decrypt", name)
-	cmd.Dir = dir
-	cmd.Env = []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, ".xdg"), "SOPS_AGE_KEY=" + strings.Join(keys, "\n")}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	sopsBinary(t)
+	out, err := testsops.Run(dir, []string{"SOPS_AGE_KEY=" + strings.Join(keys, "\n")}, "decrypt", name)
 	if err != nil {
-		return nil, fmt.Errorf("%v: %s", err, stderr.Bytes())
+		return nil, err
 	}
 	return out, nil
 }

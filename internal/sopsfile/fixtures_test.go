@@ -4,37 +4,24 @@ import (
 	"bytes"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
+
+	"github.com/sopsfleet/sopsfleet/internal/testsops"
 )
 
-// The real sops, built once per test binary through `go tool`.
-var (
-	sopsOnce sync.Once
-	sopsPath string
-	sopsErr  error
-)
-
+// sopsBin is the pinned real sops (see testsops).
 func sopsBin(t testing.TB) string {
 	t.Helper()
-	sopsOnce.Do(func() {
-		out, err := exec.Command("go", "tool", "-n", "sops").Output()
-		if err != nil {
-			sopsErr = err
-			return
-		}
-		sopsPath = strings.TrimSpace(string(out))
-	})
-	if sopsErr != nil {
-		t.Fatalf("building sops: %v", sopsErr)
+	bin, err := testsops.Bin()
+	if err != nil {
+		t.Fatalf("building sops: %v", err)
 	}
-	return sopsPath
+	return bin
 }
 
 type testAgeKey struct {
@@ -54,24 +41,9 @@ func genAgeKey(t testing.TB) testAgeKey {
 // runSops runs the real sops in dir with only the given environment.
 func runSops(t testing.TB, dir string, env []string, args ...string) ([]byte, error) {
 	t.Helper()
-	cmd := exec.Command(sopsBin(t), args...)
-	cmd.Dir = dir
-	cmd.Env = append([]string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "XDG_CONFIG_HOME=" + dir}, env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return out, &sopsError{err, stderr.String()}
-	}
-	return out, nil
+	sopsBin(t)
+	return testsops.Run(dir, env, args...)
 }
-
-type sopsError struct {
-	err    error
-	stderr string
-}
-
-func (e *sopsError) Error() string { return e.err.Error() + ": " + e.stderr }
 
 // sopsEncrypt encrypts plain (named name, which gives the format) for the
 // age recipients with the real sops; config, when set, is a .sops.yaml.

@@ -137,6 +137,25 @@ func Run(dir string, env []string, args ...string) ([]byte, error) {
 
 // RunInput is [Run] with stdin as standard input.
 func RunInput(dir string, env []string, stdin []byte, args ...string) ([]byte, error) {
+	cmd, err := Command(dir, env, args...)
+	if err != nil {
+		return nil, err
+	}
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return out, &Error{Args: args, Err: err, Stderr: stderr.String()}
+	}
+	return out, nil
+}
+
+// Command returns the command [Run] runs, for callers that need its
+// standard error on success too.
+func Command(dir string, env []string, args ...string) (*exec.Cmd, error) {
 	bin, err := Bin()
 	if err != nil {
 		return nil, err
@@ -149,14 +168,5 @@ func RunInput(dir string, env []string, stdin []byte, args ...string) ([]byte, e
 		"PATH=" + os.Getenv("PATH"),
 		"SOPS_DISABLE_VERSION_CHECK=1",
 	}, env...)
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return out, &Error{Args: args, Err: err, Stderr: stderr.String()}
-	}
-	return out, nil
+	return cmd, nil
 }
