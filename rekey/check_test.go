@@ -758,3 +758,21 @@ func TestSARIFURIs(t *testing.T) {
 		}
 	}
 }
+
+// TestGitHubEscaping: workflow command data escapes %, CR and LF;
+// properties also escape "," and ":" (actions/toolkit command.ts).
+func TestGitHubEscaping(t *testing.T) {
+	fs := []Finding{
+		{Severity: SeverityWarning, Code: CodeUnencrypted, File: `dir\x/a,b:c%d.yaml`, Message: "50% done\r", Hint: "run: x, y"},
+		{Severity: SeverityError, Code: CodeUnusedAnchor, File: ".sops.yaml", Line: 7, Message: "m"},
+	}
+	var buf bytes.Buffer
+	if err := WriteGitHub(&buf, fs); err != nil {
+		t.Fatal(err)
+	}
+	want := "::warning file=dir\\x/a%2Cb%3Ac%25d.yaml,title=sopsfleet unencrypted::50%25 done%0D%0Ahint: run: x, y\n" +
+		"::error file=.sops.yaml,line=7,title=sopsfleet unused-anchor::m\n"
+	if buf.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
