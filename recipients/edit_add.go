@@ -97,7 +97,7 @@ const (
 	cString           // a comma-separated string
 	cNullField        // "age:" with no value
 	cNewField         // no age field: one is added to the mapping
-	cAlias            // "age: *alice": becomes a flow list
+	cAlias            // "age: *alice": becomes the flow list "[*alice,*new]"
 )
 
 type container struct {
@@ -126,9 +126,9 @@ func (e *editor) ageContainer(g *Group) (*container, error) {
 		}
 		return &container{kind: cNullField, node: v, key: ref.key}, nil
 	case v.Kind == yaml.ScalarNode && (ref.val.Kind == yaml.AliasNode || v.Anchor != ""):
-		// "age: *alice" becomes "age: [*alice, *new]", and
-		// "age: &alice age1…" becomes "age: [&alice age1…, *new]": the
-		// anchor keeps naming one key.
+		// "age: *alice" becomes "age: [*alice,*new]", and
+		// "age: &alice age1…" becomes "age: [&alice age1…,*new]": the
+		// anchor keeps naming one key. See aliasListSep.
 		if e.inFlow[ref.val] || countEntries(v.Value) != 1 || ref.merged {
 			return nil, &errUnclean{ref.key.Line, "the age field is an anchor or alias that cannot be extended here: write it as a list"}
 		}
@@ -417,11 +417,21 @@ func (e *editor) insertValue(ct *container, value, comment string) error {
 			return &errUnclean{ct.node.Line, "the age value spans lines"}
 		}
 		text := string(e.t.data[start:sp.end])
-		e.splices = append(e.splices, splice{start, sp.end, "[" + text + ", " + value + "]"})
+		e.splices = append(e.splices, splice{start, sp.end, "[" + text + aliasListSep + value + "]"})
 		return nil
 	}
 	return fmt.Errorf("internal error: bad container")
 }
+
+// aliasListSep separates the two items of the flow list Add makes of a
+// single alias or anchored value ("age: *alice" → "age: [*alice,*new]").
+// It is a bare comma so that Remove can tell that list from one the file
+// already had: appending to a one-item flow list ("[*alice]") always writes
+// ", " (appendFlow), so "[A,B]" never comes from such a list, and Remove
+// collapses only a two-item list written exactly "[A,B]" back to the item
+// that stays. Both "age: *alice" and "age: [*alice]" therefore survive an
+// add and a remove byte for byte.
+const aliasListSep = ","
 
 func commentText(gap, name string) string {
 	if name == "" {

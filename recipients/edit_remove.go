@@ -360,10 +360,11 @@ func (e *editor) removeFlowEntries(coll *yaml.Node, idx map[int]bool) error {
 			kept++
 		}
 	}
-	// "age: [*alice, *new]" minus *new is "age: *alice" again, and
-	// "[&alice age1…, *new]" is "&alice age1…" (the forms Add turns into a
-	// list).
-	if pr, ok := e.parent[coll]; ok && kept == 1 && coll.Kind == yaml.SequenceNode && coll.Anchor == "" && coll.Style&yaml.TaggedStyle == 0 &&
+	// "age: [*alice,*new]" minus *new is "age: *alice" again, and
+	// "[&alice age1…,*new]" is "&alice age1…": the lists Add makes of a
+	// single value, told apart from lists the file had by their exact text
+	// (see aliasListSep).
+	if pr, ok := e.parent[coll]; ok && kept == 1 && len(entries) == 2 && coll.Kind == yaml.SequenceNode && coll.Anchor == "" && coll.Style&yaml.TaggedStyle == 0 &&
 		(coll.Content[firstKept].Kind == yaml.AliasNode || coll.Content[firstKept].Anchor != "") && pr.p.Kind == yaml.MappingNode && !e.inFlow[coll] &&
 		keyName(pr.p.Content[pr.i-1]) == "age" && len(e.readersOf(pr.p)) > 0 {
 		start := e.t.nodeStart(coll)
@@ -371,7 +372,8 @@ func (e *editor) removeFlowEntries(coll *yaml.Node, idx map[int]bool) error {
 		if err != nil {
 			return err
 		}
-		if e.t.lineOf(start) == e.t.lineOf(end) && e.t.data[start] == '[' {
+		made := "[" + string(e.t.data[entries[0].start:entries[0].end]) + aliasListSep + string(e.t.data[entries[1].start:entries[1].end]) + "]"
+		if string(e.t.data[start:end]) == made {
 			en := entries[firstKept]
 			e.splices = append(e.splices, splice{start, end, string(e.t.data[en.start:en.end])})
 			return nil

@@ -269,7 +269,7 @@ func TestAddAlreadyPresentAndErrors(t *testing.T) {
 		t.Errorf("already present: %v %q", err, ed.Notes)
 	}
 	ed, err = c.Add(AddOptions{Name: "alice", Key: Key{TypeAge, keyA}, Targets: []GroupRef{{2, 0}}})
-	if err != nil || !strings.Contains(string(ed.New), "  - age: [*bob, *alice]") {
+	if err != nil || !strings.Contains(string(ed.New), "  - age: [*bob,*alice]") {
 		t.Errorf("existing anchor reused: %v\n%s", err, ed.New)
 	}
 	if _, err := c.Add(AddOptions{Name: "bob", Key: Key{TypeAge, keyG}, Targets: []GroupRef{{0, 0}}}); err == nil || !strings.Contains(err.Error(), "already names another key") {
@@ -404,22 +404,78 @@ func TestNoFinalNewlineAndCRLF(t *testing.T) {
 	}
 }
 
-// TestOneItemFlowListCollapses documents a limit of the round trip: Add
-// turns "age: *bob" into "age: [*bob, *new]", and Remove turns a flow list
-// left with one alias back into the alias, so a file that had "[*bob]"
-// comes back as "*bob" (which sops reads the same).
-func TestOneItemFlowListCollapses(t *testing.T) {
-	data := []byte("keys:\n  - &bob " + keyB + "\n  - &carol " + keyC + "\ncreation_rules:\n  - age: [*bob, *carol]\n")
-	c, err := ParseConfig(".sops.yaml", data)
-	if err != nil {
-		t.Fatal(err)
+// TestSingleValueAndOneItemFlowList: "age: *bob" (and "age: &bob key")
+// and a one-item flow list "age: [*bob]" both survive an add and a remove
+// byte for byte (guarantee 2), each add changing only the age line and
+// adding the anchor definition (guarantee 1). Add writes the list it makes
+// of a single value as "[A,B]"; only that exact form collapses back.
+func TestSingleValueAndOneItemFlowList(t *testing.T) {
+	head := "keys:\n  - &bob " + keyB + "\ncreation_rules:\n"
+	cases := []struct{ line, added string }{
+		{"  - age: *bob\n", "  - age: [*bob,*carol]\n"},
+		{"  - age: [*bob]\n", "  - age: [*bob, *carol]\n"},
+		{"  - age: [ *bob ]\n", "  - age: [ *bob, *carol ]\n"},
+		{"  - age: [*bob,]\n", "  - age: [*bob, *carol,]\n"},
+		{"  - age: *bob # admins\n", "  - age: [*bob,*carol] # admins\n"},
+		{"  - path_regex: ^a/\n    age: &dan " + keyA + "\n  - age: *dan\n", "  - path_regex: ^a/\n    age: [&dan " + keyA + ",&carol " + keyC + "]\n  - age: [*dan,*carol]\n"},
 	}
-	ed, err := c.Remove(Key{TypeAge, keyC})
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range cases {
+		data := head + tc.line
+		c, err := ParseConfig(".sops.yaml", []byte(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var targets []GroupRef
+		for ri := range c.Rules {
+			targets = append(targets, GroupRef{ri, 0})
+		}
+		ed, err := c.Add(AddOptions{Name: "carol", Key: Key{TypeAge, keyC}, Targets: targets})
+		if err != nil {
+			t.Errorf("%q: add: %v", tc.line, err)
+			continue
+		}
+		want := "keys:\n  - &bob " + keyB + "\n  - &carol " + keyC + "\ncreation_rules:\n" + tc.added
+		if strings.Contains(tc.added, "&carol") {
+			// The last anchored recipient is defined in a rule: the new
+			// anchor goes next to it.
+			want = head + tc.added
+		}
+		if string(ed.New) != want {
+			t.Errorf("%q: add gave\n%s\nwant\n%s", tc.line, ed.New, want)
+			continue
+		}
+		c2, err := ParseConfig(".sops.yaml", ed.New)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := c2.Remove(Key{TypeAge, keyC})
+		if err != nil {
+			t.Errorf("%q: remove: %v", tc.line, err)
+			continue
+		}
+		if string(back.New) != data {
+			t.Errorf("%q: round trip gave\n%s", tc.line, back.New)
+		}
 	}
-	if !strings.Contains(string(ed.New), "  - age: *bob\n") {
-		t.Errorf("got\n%s", ed.New)
+	// A two-item flow list the file wrote with ", " stays a list when one
+	// item goes; only Add's own "[A,B]" collapses (sops reads both the same).
+	for in, out := range map[string]string{
+		"  - age: [*bob, *carol]\n": "  - age: [*bob]\n",
+		"  - age: [*carol, *bob]\n": "  - age: [*bob]\n",
+		"  - age: [*bob,*carol]\n":  "  - age: *bob\n",
+		"  - age: [*carol,*bob]\n":  "  - age: *bob\n",
+	} {
+		c, err := ParseConfig(".sops.yaml", []byte("keys:\n  - &bob "+keyB+"\n  - &carol "+keyC+"\ncreation_rules:\n"+in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ed, err := c.Remove(Key{TypeAge, keyC})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := head + out; string(ed.New) != want {
+			t.Errorf("remove from %q gave\n%s", in, ed.New)
+		}
 	}
 }
 
