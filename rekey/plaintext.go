@@ -427,17 +427,7 @@ func (w *yamlWalker) branchItems(node *yaml.Node, handled bool, items []yitem, t
 
 // branch walks a mapping as sops.TreeBranch.walkBranch does.
 func (w *yamlWalker) branch(node *yaml.Node, handled bool, path []string, stack [][]string, top bool) {
-	items := w.branchItems(node, handled, nil, top && node.Kind == yaml.DocumentNode)
-	stack = append(stack, nil)
-	for _, it := range items {
-		if it.isCmt {
-			stack[len(stack)-1] = append(stack[len(stack)-1], it.comment)
-			w.leafComment(it, path, stack)
-			continue
-		}
-		w.value(it.value, it.handled, append(path[:len(path):len(path)], it.key), stack, it.line)
-		stack[len(stack)-1] = nil
-	}
+	w.walkItems(w.branchItems(node, handled, nil, top && node.Kind == yaml.DocumentNode), true, path, stack)
 }
 
 // sequence walks a list as sops.TreeBranch.walkSlice does.
@@ -456,6 +446,14 @@ func (w *yamlWalker) sequence(node *yaml.Node, handled bool, path []string, stac
 	if !handled {
 		items = append(items, w.comments(node.FootComment, node.Line)...)
 	}
+	w.walkItems(items, false, path, stack)
+}
+
+// walkItems walks the items of a mapping (keyed: each value's path adds its
+// key) or a list (items share the list's path) with a new level of comment
+// stack, as walkBranch and walkSlice do: comments pile up on the level and
+// apply to the next value, which clears them.
+func (w *yamlWalker) walkItems(items []yitem, keyed bool, path []string, stack [][]string) {
 	stack = append(stack, nil)
 	for _, it := range items {
 		if it.isCmt {
@@ -463,7 +461,11 @@ func (w *yamlWalker) sequence(node *yaml.Node, handled bool, path []string, stac
 			w.leafComment(it, path, stack)
 			continue
 		}
-		w.value(it.value, it.handled, path, stack, it.line)
+		p := path
+		if keyed {
+			p = append(path[:len(path):len(path)], it.key)
+		}
+		w.value(it.value, it.handled, p, stack, it.line)
 		stack[len(stack)-1] = nil
 	}
 }
