@@ -179,13 +179,9 @@ func (o *Opener) EncryptGroups(groups [][]Recipient, parts [][]byte) ([][]Encryp
 // Used for Shamir (several groups) files when no in-place replacement is
 // possible.
 func RekeyViaStore(f *File, data []byte, groups [][]EncryptedStanza, threshold int, storesConfigPath string) ([]byte, error) {
-	store, err := storeFor(f.Format, storesConfigPath)
+	store, tree, err := loadTree(f, data, storesConfigPath)
 	if err != nil {
 		return nil, err
-	}
-	tree, err := store.LoadEncryptedFile(data)
-	if err != nil {
-		return nil, fmt.Errorf("sops cannot load the file: %v", err)
 	}
 	tree.Metadata.KeyGroups = toKeyGroups(groups)
 	tree.Metadata.ShamirThreshold = thresholdFor(threshold, len(groups))
@@ -202,13 +198,9 @@ func RekeyViaStore(f *File, data []byte, groups [][]EncryptedStanza, threshold i
 // every value is re-encrypted, a new MAC and lastmodified are set, and the
 // file is emitted through sops' store. Plaintext never leaves memory.
 func (o *Opener) Rotate(f *File, data, oldKey []byte, groups [][]Recipient, threshold int, storesConfigPath string) ([]byte, error) {
-	store, err := storeFor(f.Format, storesConfigPath)
+	store, tree, err := loadTree(f, data, storesConfigPath)
 	if err != nil {
 		return nil, err
-	}
-	tree, err := store.LoadEncryptedFile(data)
-	if err != nil {
-		return nil, fmt.Errorf("sops cannot load the file: %v", err)
 	}
 	tree.Metadata.DataKey = oldKey
 	cipher := aes.NewCipher()
@@ -280,6 +272,21 @@ func loadFullMetadata(f *File, data []byte) (*fullMetadata, error) {
 		m.groups = append(m.groups, []keys.MasterKey(g))
 	}
 	return m, nil
+}
+
+// loadTree loads the encrypted file with sops' own store (with the stores
+// settings of storesConfigPath, if any), and returns the store too, for
+// emitting the file again.
+func loadTree(f *File, data []byte, storesConfigPath string) (common.Store, sops.Tree, error) {
+	store, err := storeFor(f.Format, storesConfigPath)
+	if err != nil {
+		return nil, sops.Tree{}, err
+	}
+	tree, err := store.LoadEncryptedFile(data)
+	if err != nil {
+		return nil, sops.Tree{}, fmt.Errorf("sops cannot load the file: %v", err)
+	}
+	return store, tree, nil
 }
 
 var storesConfigs sync.Map // config path → *config.StoresConfig

@@ -13,13 +13,9 @@ import (
 // In a multi-document YAML file, names in documents after the first are
 // prefixed with "document N: ". Nothing is decrypted.
 func SecretNames(f *File, data []byte) ([]string, error) {
-	store, err := storeFor(f.Format, "")
+	_, tree, err := loadTree(f, data, "")
 	if err != nil {
 		return nil, err
-	}
-	tree, err := store.LoadEncryptedFile(data)
-	if err != nil {
-		return nil, fmt.Errorf("sops cannot load the file: %v", err)
 	}
 	var names []string
 	for i, branch := range tree.Branches {

@@ -221,25 +221,9 @@ func editorsFor(f *File, data []byte) ([]editor, error) {
 // INI the entries after a removed one are renumbered. It refuses to leave a
 // group without any entry. The result is re-read and checked.
 func RemoveStanzas(f *File, data []byte, remove []recipients.Key) ([]byte, error) {
-	drop := map[recipients.Key]bool{}
-	for _, k := range remove {
-		drop[k] = true
-	}
-	c := change{drop: map[int]map[recipients.KeyType][]int{}}
-	want := make([][]Stanza, len(f.Groups))
-	any := false
+	c := change{}
+	want, any := c.dropKeys(f, remove)
 	for gi, g := range f.Groups {
-		for _, s := range g {
-			if !drop[s.Key] {
-				want[gi] = append(want[gi], s)
-				continue
-			}
-			any = true
-			if c.drop[gi] == nil {
-				c.drop[gi] = map[recipients.KeyType][]int{}
-			}
-			c.drop[gi][s.Key.Type] = append(c.drop[gi][s.Key.Type], s.Index)
-		}
 		if len(want[gi]) == 0 && len(g) > 0 {
 			if len(f.Groups) == 1 {
 				return nil, errors.New("removing these keys would leave the file without any key")
@@ -257,15 +241,35 @@ func RemoveStanzas(f *File, data []byte, remove []recipients.Key) ([]byte, error
 	return out, verify(f, out, groupKeys(want))
 }
 
-// AddStanzas returns data with the entries of add appended to their groups'
-// lists (creating a type's list where the group has none yet), written in
-// the style of the file. Nothing else changes.
-func AddStanzas(f *File, data []byte, add []NewStanza) ([]byte, error) {
-	if len(add) == 0 {
-		return data, nil
+// dropKeys records in c the removal of every entry of the keys in remove
+// and returns the entries that stay, per group, and whether any goes.
+func (c *change) dropKeys(f *File, remove []recipients.Key) (kept [][]Stanza, any bool) {
+	drop := map[recipients.Key]bool{}
+	for _, k := range remove {
+		drop[k] = true
 	}
-	c := change{add: map[int]map[recipients.KeyType][][]Field{}}
-	want := groupKeys(f.Groups)
+	c.drop = map[int]map[recipients.KeyType][]int{}
+	kept = make([][]Stanza, len(f.Groups))
+	for gi, g := range f.Groups {
+		for _, s := range g {
+			if !drop[s.Key] {
+				kept[gi] = append(kept[gi], s)
+				continue
+			}
+			any = true
+			if c.drop[gi] == nil {
+				c.drop[gi] = map[recipients.KeyType][]int{}
+			}
+			c.drop[gi][s.Key.Type] = append(c.drop[gi][s.Key.Type], s.Index)
+		}
+	}
+	return kept, any
+}
+
+// addNew records in c the new entries of add, checked, and returns want
+// (the wanted key strings per group) with them appended.
+func (c *change) addNew(f *File, add []NewStanza, want [][]string) ([][]string, error) {
+	c.add = map[int]map[recipients.KeyType][][]Field{}
 	for _, s := range add {
 		if s.Group < 0 || s.Group >= max(len(f.Groups), 1) {
 			return nil, fmt.Errorf("key group %d does not exist in %q", s.Group+1, f.Path)
@@ -281,6 +285,21 @@ func AddStanzas(f *File, data []byte, add []NewStanza) ([]byte, error) {
 			want = append(want, nil)
 		}
 		want[s.Group] = append(want[s.Group], s.Key.String())
+	}
+	return want, nil
+}
+
+// AddStanzas returns data with the entries of add appended to their groups'
+// lists (creating a type's list where the group has none yet), written in
+// the style of the file. Nothing else changes.
+func AddStanzas(f *File, data []byte, add []NewStanza) ([]byte, error) {
+	if len(add) == 0 {
+		return data, nil
+	}
+	c := change{}
+	want, err := c.addNew(f, add, groupKeys(f.Groups))
+	if err != nil {
+		return nil, err
 	}
 	out, err := runEdit(f, data, func(e editor) ([]edit, error) { return e.apply(c) })
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -254,7 +255,7 @@ func (e *flatEditor) apply(c change) ([]edit, error) {
 				}
 				mine = append(mine, i)
 				items = max(items, idx+1)
-				if idx == 0 && len(rest) > 0 && !slicesContains(like, rest[0].key) {
+				if idx == 0 && len(rest) > 0 && !slices.Contains(like, rest[0].key) {
 					like = append(like, rest[0].key)
 				}
 			}
@@ -318,25 +319,28 @@ func (e *flatEditor) apply(c change) ([]edit, error) {
 			for _, i := range mine {
 				dropped[i] = true
 			}
-			for _, l := range lines {
-				at, err := e.insertAt(l.path, dropped)
-				if err != nil {
-					return nil, err
-				}
-				edits = append(edits, e.insertText(at, l.text))
+			ins, err := e.insertLines(lines, dropped)
+			if err != nil {
+				return nil, err
 			}
+			edits = append(edits, ins...)
 		}
 	}
 	return edits, nil
 }
 
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
+// insertLines inserts each line where its path belongs, ignoring the
+// entries in dropped (being cut out).
+func (e *flatEditor) insertLines(lines []flatLine, dropped map[int]bool) ([]edit, error) {
+	var edits []edit
+	for _, l := range lines {
+		at, err := e.insertAt(l.path, dropped)
+		if err != nil {
+			return nil, err
 		}
+		edits = append(edits, e.insertText(at, l.text))
 	}
-	return false
+	return edits, nil
 }
 
 func (e *flatEditor) replace(groups [][]NewStanza, threshold int) ([]edit, error) {
@@ -373,12 +377,9 @@ func (e *flatEditor) replace(groups [][]NewStanza, threshold int) ([]edit, error
 		lines = append(lines, flatLine{p, e.line("shamir_threshold", strconv.Itoa(threshold))})
 	}
 	sort.SliceStable(lines, func(i, j int) bool { return comparePaths(lines[i].path, lines[j].path) < 0 })
-	for _, l := range lines {
-		at, err := e.insertAt(l.path, dropped)
-		if err != nil {
-			return nil, err
-		}
-		edits = append(edits, e.insertText(at, l.text))
+	ins, err := e.insertLines(lines, dropped)
+	if err != nil {
+		return nil, err
 	}
-	return edits, nil
+	return append(edits, ins...), nil
 }

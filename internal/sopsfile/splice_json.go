@@ -165,21 +165,15 @@ func jsonString(s string) string {
 // renderObject renders fields as an object whose closing brace is at
 // indentation ind.
 func (e *jsonEditor) renderObject(fs []Field, ind string) string {
-	var b strings.Builder
-	b.WriteByte('{')
+	items := make([]string, len(fs))
 	for i, f := range fs {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(e.nl + e.in(ind+e.unit) + jsonString(f.Name) + e.colon)
 		if f.Map != nil {
-			b.WriteString(e.renderObject(f.Map, ind+e.unit))
+			items[i] = jsonString(f.Name) + e.colon + e.renderObject(f.Map, ind+e.unit)
 		} else {
-			b.WriteString(jsonString(f.Value))
+			items[i] = jsonString(f.Name) + e.colon + jsonString(f.Value)
 		}
 	}
-	b.WriteString(e.nl + e.in(ind) + "}")
-	return b.String()
+	return e.renderItems('{', '}', items, ind)
 }
 
 // in returns the indentation when the file is indented at all.
@@ -192,15 +186,23 @@ func (e *jsonEditor) in(ind string) string {
 
 // renderList renders items (already rendered) as an array closing at ind.
 func (e *jsonEditor) renderList(items []string, ind string) string {
+	return e.renderItems('[', ']', items, ind)
+}
+
+// renderItems renders items (already rendered) one per line between open
+// and close, which is at indentation ind; on one line when the file has no
+// newlines.
+func (e *jsonEditor) renderItems(open, close byte, items []string, ind string) string {
 	var b strings.Builder
-	b.WriteByte('[')
+	b.WriteByte(open)
 	for i, it := range items {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		b.WriteString(e.nl + e.in(ind+e.unit) + it)
 	}
-	b.WriteString(e.nl + e.in(ind) + "]")
+	b.WriteString(e.nl + e.in(ind))
+	b.WriteByte(close)
 	return b.String()
 }
 
