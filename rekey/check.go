@@ -1,7 +1,6 @@
 package rekey
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -9,10 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
 	"github.com/sopsfleet/sopsfleet/recipients"
@@ -127,10 +124,10 @@ type Finding struct {
 type ScanOptions struct {
 	Config *recipients.Config
 	// Paths are the files and folders to scan; empty: Config.Dir,
-	// recursively. The file list is sopsfile.Walk's (skipping .git, a
-	// symbolic link to a file listed anyway counted once), but files are
-	// read, checked and dropped one at a time, so memory does not grow with
-	// the repository.
+	// recursively. They are walked, read and parsed by
+	// sopsfile.WalkParsed (skipping .git, a symbolic link to a file listed
+	// anyway counted once), and each file's content is dropped once it is
+	// checked, so memory does not grow with the repository.
 	Paths []string
 	// Workers parse files in parallel; 0: GOMAXPROCS.
 	Workers int
@@ -204,15 +201,7 @@ func Scan(opts ScanOptions) (*ScanResult, error) {
 			explicit[absPath(p)] = true
 		}
 	}
-	workers := opts.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	paths, err := sopsfile.Walk(roots)
-	if err != nil {
-		return nil, err
-	}
-	res := &ScanResult{Config: cfg, Scanned: len(paths)}
+	res := &ScanResult{Config: cfg}
 	configAbs := ""
 	if cfg.Path != "" {
 		configAbs = absPath(cfg.Path)
@@ -223,39 +212,37 @@ func Scan(opts ScanOptions) (*ScanResult, error) {
 			res.SopsYml = append(res.SopsYml, display(yml))
 		}
 	}
-	// Files are read, parsed and checked one at a time per worker, and
-	// their content dropped at once: memory stays flat on large trees.
-	results := make([]*FileResult, len(paths))
-	sopsYml := make([]bool, len(paths))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < min(workers, max(len(paths), 1)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				a := absPath(paths[i])
-				switch {
-				case a == configAbs:
-				case filepath.Base(a) == ".sops.yml":
-					sopsYml[i] = true
-				default:
-					results[i] = scanOne(cfg, a, display(a), explicit[a], opts.Plaintext)
-				}
-			}
-		}()
+	// sopsfile.WalkParsed reads and parses the files on a worker per CPU
+	// and drops each file's content once it is checked: memory stays flat
+	// on large trees.
+	var results []*FileResult
+	var sopsYml []bool
+	var paths []string
+	err := sopsfile.WalkParsed(roots, opts.Workers, func(n int) {
+		res.Scanned = n
+		results = make([]*FileResult, n)
+		sopsYml = make([]bool, n)
+		paths = make([]string, n)
+	}, func(i int, found sopsfile.Found, sops bool) {
+		a := absPath(found.Path)
+		paths[i] = a
+		switch {
+		case a == configAbs:
+		case filepath.Base(a) == ".sops.yml":
+			sopsYml[i] = true
+		default:
+			results[i] = scanFound(cfg, found, sops, a, display(a), explicit[a], opts.Plaintext)
+		}
+	})
+	if err != nil {
+		return nil, err
 	}
-	for i := range paths {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 	for i, r := range results {
 		if r != nil {
 			res.Files = append(res.Files, r)
 		}
 		if sopsYml[i] {
-			res.SopsYml = append(res.SopsYml, display(absPath(paths[i])))
+			res.SopsYml = append(res.SopsYml, display(paths[i]))
 		}
 	}
 	sort.Slice(res.Files, func(i, j int) bool { return res.Files[i].Path < res.Files[j].Path })
@@ -282,40 +269,31 @@ func absPath(p string) string {
 	return a
 }
 
-// scanOne reads one file and compares it with its rule. It returns nil for
-// a file that is not encrypted and that no specific creation rule selects.
-func scanOne(cfg *recipients.Config, abs, disp string, explicit, plain bool) *FileResult {
+// scanFound compares one file found by sopsfile.WalkParsed with its rule.
+// It returns nil for a file that is not encrypted and that no specific
+// creation rule selects, and for a file that vanished during the walk
+// unless it was named.
+func scanFound(cfg *recipients.Config, found sopsfile.Found, sops bool, abs, disp string, explicit, plain bool) *FileResult {
 	r := &FileResult{Path: disp, Abs: abs, Explicit: explicit}
-	data, err := os.ReadFile(abs)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) && !explicit {
-			return nil // vanished while scanning
-		}
-		r.Err = err
-		return r
-	}
-	var f *sopsfile.File
-	if bytes.Contains(data, []byte("sops")) {
-		f, err = sopsfile.Parse(abs, data)
-	} else {
-		err = sopsfile.ErrNotEncrypted
-	}
-	if err != nil {
-		// A file that holds sops values but whose metadata cannot be read
-		// is reported (sopsfile.Discover keeps such files too); any other
-		// file matters only when a specific rule selects it.
-		if !errors.Is(err, sopsfile.ErrNotEncrypted) && bytes.Contains(data, []byte("ENC[AES256_GCM,")) {
-			r.Err = err
-			return r
-		}
-		rule, rerr := cfg.RuleFor(abs)
-		if rerr != nil || !specificRule(rule) {
+	if !sops {
+		// Any other file matters only when a specific rule selects it.
+		rule, err := cfg.RuleFor(abs)
+		if err != nil || !specificRule(rule) {
 			return nil
 		}
 		r.NotEncrypted = true
 		r.Rule = rule
 		return r
 	}
+	if found.Err != nil {
+		// Unreadable, or holds sops values but its metadata cannot be read.
+		if errors.Is(found.Err, fs.ErrNotExist) && !explicit {
+			return nil
+		}
+		r.Err = found.Err
+		return r
+	}
+	f := found.File
 	r.File = f
 	r.Rule, r.RuleErr = cfg.RuleFor(abs)
 	if r.RuleErr == nil && r.Rule != nil {
@@ -324,7 +302,7 @@ func scanOne(cfg *recipients.Config, abs, disp string, explicit, plain bool) *Fi
 		r.WantedThreshold = EffectiveThreshold(r.Rule.ShamirThreshold, len(r.Rule.Groups))
 	}
 	if plain {
-		r.Plain, r.PlainErr = FindPlaintext(f, data)
+		r.Plain, r.PlainErr = FindPlaintext(f, found.Data)
 	}
 	detach(f)
 	return r
