@@ -191,3 +191,22 @@ func TestRotateKeepsValues(t *testing.T) {
 		t.Fatal("rotation with a wrong data key succeeded")
 	}
 }
+
+// sops' parse errors can quote the offending line of a plaintext: the
+// error of EncryptNew never repeats it.
+func TestEncryptNewErrorHasNoPlaintext(t *testing.T) {
+	_, k := newAgeKey(t)
+	for format, plain := range map[Format]string{
+		FormatDotenv: "API_TOKEN hunter2-s3cret\n",
+		FormatJSON:   `{"token": hunter2-s3cret}`,
+		FormatYAML:   "token: [hunter2-s3cret\n",
+	} {
+		_, err := NewOpener(nil).EncryptNew(format, []byte(plain), [][]recipients.Key{{k}}, 0)
+		if err == nil {
+			t.Fatalf("%v: no error for %q", format, plain)
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%v: error repeats the plaintext: %v", format, err)
+		}
+	}
+}

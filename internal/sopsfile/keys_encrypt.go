@@ -24,7 +24,8 @@ func (o *Opener) EncryptNew(format Format, plain []byte, groups [][]recipients.K
 	}
 	branches, err := store.LoadPlainFile(plain)
 	if err != nil {
-		return nil, fmt.Errorf("sops cannot load the plaintext: %v", err)
+		// sops' message can quote a line of the plaintext: not repeated.
+		return nil, fmt.Errorf("sops cannot load the plaintext as %s", format)
 	}
 	rs, err := ResolveRecipients(groups, "", "", nil, nil)
 	if err != nil {
