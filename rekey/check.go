@@ -295,6 +295,7 @@ func scanFound(cfg *recipients.Config, found sopsfile.Found, sops bool, abs, dis
 	}
 	f := found.File
 	r.File = f
+	checkEncs(f)
 	r.Rule, r.RuleErr = cfg.RuleFor(abs)
 	if r.RuleErr == nil && r.Rule != nil {
 		r.Diffs = DiffGroups(r.Rule.Groups, f.Groups)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
 
@@ -774,5 +775,75 @@ func TestGitHubEscaping(t *testing.T) {
 		"::error file=.sops.yaml,line=7,title=sopsfleet unused-anchor::m\n"
 	if buf.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
+// TestCheckMalformedEnc: an entry whose enc is not what sops can decrypt
+// (not an armored age file, or one whose content is broken) is a metadata
+// finding on the entry's line, in every format; real entries are not.
+func TestCheckMalformedEnc(t *testing.T) {
+	fx := newCkRepo(t)
+	fx.write(".sops.yaml", "creation_rules:\n  - path_regex: ^enc/\n    age: {{alice}}\n")
+	alice := ckEnc{groups: [][]string{{"alice"}}}
+	want := map[string]string{}
+	for _, src := range []struct{ ext, text string }{
+		{"yaml", "a: 1\n"}, {"json", `{"a": 1}`}, {"env", "A=1\n"}, {"ini", "[s]\na = 1\n"},
+	} {
+		for _, c := range []struct{ name, from, to, msg string }{
+			{"header", "-----BEGIN AGE ENCRYPTED FILE-----", "-----BEGIN AGE ENCRYPTED FILX-----", "enc is not an armored age file"},
+			{"body", "YWdlLWVuY3J5cHRpb24ub3JnL3Yx", "YWdl!!", "enc is not a valid armored age file"},
+		} {
+			rel := "enc/" + c.name + "." + src.ext
+			fx.encrypt(rel, src.text, alice)
+			fx.edit(rel, func(s string) string {
+				out := strings.Replace(s, c.from, c.to, 1)
+				if out == s {
+					t.Fatalf("%s: %q not found", rel, c.from)
+				}
+				return out
+			})
+			want[rel] = "malformed age key entry: " + c.msg
+		}
+		fx.encrypt("enc/ok."+src.ext, src.text, alice)
+	}
+	res, _ := fx.scan(true)
+	got := map[string][]Finding{}
+	for _, f := range Check(res, ".sops.yaml") {
+		got[f.File] = append(got[f.File], f)
+	}
+	for _, r := range res.Files {
+		fs := got[r.Path]
+		msg, bad := want[r.Path]
+		switch {
+		case !bad && len(fs) > 0:
+			t.Errorf("%s: unexpected %s: %s", r.Path, fs[0].Code, fs[0].Message)
+		case bad && (len(fs) != 1 || fs[0].Code != CodeMetadata || fs[0].Message != msg || fs[0].Line < 1):
+			t.Errorf("%s: findings %+v, want one metadata finding %q with a line", r.Path, fs, msg)
+		}
+	}
+	if len(res.Files) != 12 {
+		t.Errorf("%d files scanned, want 12", len(res.Files))
+	}
+}
+
+// TestEncProblem: the shapes of enc that sops decrypts, per key type.
+func TestEncProblem(t *testing.T) {
+	for _, c := range []struct {
+		typ  recipients.KeyType
+		enc  string
+		want bool // a problem
+	}{
+		{recipients.TypePGP, "-----BEGIN PGP MESSAGE-----\n\nwcBMA\n=abcd\n-----END PGP MESSAGE-----\n", false},
+		{recipients.TypePGP, "wcBMA", true},
+		{recipients.TypeKMS, "AQICAHh", true},
+		{recipients.TypeKMS, "AQICAHhA", false},
+		{recipients.TypeGCPKMS, "CiQA!", true},
+		{recipients.TypeAzureKV, "anything", false},
+		{recipients.TypeAge, "age-encryption.org/v1\n-> X25519 abc\n", true},
+	} {
+		s := sopsfile.Stanza{Key: recipients.Key{Type: c.typ, ID: "x"}, Enc: c.enc}
+		if got := encProblem(&s); (got != "") != c.want {
+			t.Errorf("%s %q: problem %q, want a problem: %v", c.typ, c.enc, got, c.want)
+		}
 	}
 }
