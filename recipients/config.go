@@ -752,6 +752,16 @@ func (c *Config) keyGroupMembers(g *yaml.Node, grp *Group, out *[]Member, depth 
 			return err
 		}
 	}
+	// Each field's items decode into sops' type for them; an item that does
+	// not decode is skipped (the mirror decode has reported it already).
+	add := func(field string, decode func(it *yaml.Node) (Key, bool, error)) {
+		ref, seq, items := seqItems(field)
+		for _, it := range items {
+			if k, ok, err := decode(it); ok {
+				*out = append(*out, c.member(k, err, mk(field, ref, seq, it, -1)))
+			}
+		}
+	}
 	ref, seq, items := seqItems("age")
 	for _, it := range items {
 		var s string
@@ -763,65 +773,36 @@ func (c *Config) keyGroupMembers(g *yaml.Node, grp *Group, out *[]Member, depth 
 			*out = append(*out, c.member(k, err, mk("age", ref, seq, it, j)))
 		}
 	}
-	ref, seq, items = seqItems("pgp")
-	for _, it := range items {
-		var s string
-		if err := deref(it).Decode(&s); err != nil {
-			continue
-		}
-		*out = append(*out, c.member(pgpKeyFromConfig(s), nil, mk("pgp", ref, seq, it, -1)))
-	}
-	ref, seq, items = seqItems("kms")
-	for _, it := range items {
-		var kk sopsKMSKey
-		if err := deref(it).Decode(&kk); err != nil {
-			continue
-		}
+	add("pgp", decoded(func(s string) (Key, error) { return pgpKeyFromConfig(s), nil }))
+	add("kms", decoded(func(kk sopsKMSKey) (Key, error) {
 		var err error
 		for name, v := range kk.Context {
 			if v == nil {
 				err = fmt.Errorf("kms context %q has no value", name)
 			}
 		}
-		k := Key{Type: TypeKMS, ID: kmsID(kk.Arn, kk.Role, kk.Context, kk.AwsProfile)}
-		*out = append(*out, c.member(k, err, mk("kms", ref, seq, it, -1)))
-	}
-	ref, seq, items = seqItems("gcp_kms")
-	for _, it := range items {
-		var gk sopsGCPKMSKey
-		if err := deref(it).Decode(&gk); err != nil {
-			continue
-		}
-		*out = append(*out, c.member(gcpKeyFromConfig(gk.ResourceID), nil, mk("gcp_kms", ref, seq, it, -1)))
-	}
-	ref, seq, items = seqItems("hckms")
-	for _, it := range items {
-		var hk sopsHCKMSKey
-		if err := deref(it).Decode(&hk); err != nil {
-			continue
-		}
-		k, err := hckmsKeyFromConfig(hk.KeyID)
-		*out = append(*out, c.member(k, err, mk("hckms", ref, seq, it, -1)))
-	}
-	ref, seq, items = seqItems("azure_keyvault")
-	for _, it := range items {
-		var ak sopsAzureKVKey
-		if err := deref(it).Decode(&ak); err != nil {
-			continue
-		}
-		k := Key{Type: TypeAzureKV, ID: azureID(ak.VaultURL, ak.Key, ak.Version)}
-		*out = append(*out, c.member(k, nil, mk("azure_keyvault", ref, seq, it, -1)))
-	}
-	ref, seq, items = seqItems("hc_vault")
-	for _, it := range items {
-		var s string
-		if err := deref(it).Decode(&s); err != nil {
-			continue
-		}
-		k, err := vaultKeyFromConfig(s)
-		*out = append(*out, c.member(k, err, mk("hc_vault", ref, seq, it, -1)))
-	}
+		return Key{Type: TypeKMS, ID: kmsID(kk.Arn, kk.Role, kk.Context, kk.AwsProfile)}, err
+	}))
+	add("gcp_kms", decoded(func(gk sopsGCPKMSKey) (Key, error) { return gcpKeyFromConfig(gk.ResourceID), nil }))
+	add("hckms", decoded(func(hk sopsHCKMSKey) (Key, error) { return hckmsKeyFromConfig(hk.KeyID) }))
+	add("azure_keyvault", decoded(func(ak sopsAzureKVKey) (Key, error) {
+		return Key{Type: TypeAzureKV, ID: azureID(ak.VaultURL, ak.Key, ak.Version)}, nil
+	}))
+	add("hc_vault", decoded(vaultKeyFromConfig))
 	return nil
+}
+
+// decoded adapts a key builder over sops' type T for one list item: ok is
+// false when the item does not decode as T.
+func decoded[T any](build func(T) (Key, error)) func(it *yaml.Node) (Key, bool, error) {
+	return func(it *yaml.Node) (Key, bool, error) {
+		var v T
+		if err := deref(it).Decode(&v); err != nil {
+			return Key{}, false, nil
+		}
+		k, err := build(v)
+		return k, true, err
+	}
 }
 
 // collectAnchors finds every anchor in the document and the aliases to it.
