@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
@@ -408,8 +409,8 @@ func fileFindings(cfg *recipients.Config, r *FileResult) []Finding {
 	update := "sopsfleet updatekeys " + shellQuote(r.Path)
 	switch {
 	case r.Err != nil:
-		add(SeverityError, CodeUnreadable, 0, "fix the file, or restore it from version control",
-			"%s", oneLine(r.Err.Error()))
+		line, msg := errorText(r.Err)
+		add(SeverityError, CodeUnreadable, line, "fix the file, or restore it from version control", "%s", msg)
 		return out
 	case r.NotEncrypted:
 		add(SeverityWarning, CodeUnencrypted, 0, "sops encrypt --in-place "+shellQuote(r.Path),
@@ -485,7 +486,8 @@ func fileFindings(cfg *recipients.Config, r *FileResult) []Finding {
 	}
 	// plaintext
 	if r.PlainErr != nil {
-		add(SeverityError, CodeUnreadable, 0, "fix the file's syntax", "cannot read the data: %s", oneLine(r.PlainErr.Error()))
+		line, msg := errorText(r.PlainErr)
+		add(SeverityError, CodeUnreadable, line, "fix the file's syntax", "cannot read the data: %s", msg)
 	}
 	for _, p := range r.Plain {
 		where := strings.Join(p.Path, ".")
@@ -564,6 +566,30 @@ func shortID(k recipients.Key) string {
 		short = short[:24] + "…"
 	}
 	return string(k.Type) + ":" + short
+}
+
+var (
+	quotedText = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+	lineNumber = regexp.MustCompile(`\bline (\d+)\b`)
+	lineFirst  = regexp.MustCompile(`^((?:[a-z]+: )?)line \d+: `)
+)
+
+// errorText is the message of an error met reading a file that could not
+// be parsed, safe to show: one line, and quoted text redacted, since it may
+// be a piece of the data (a value, in plaintext) rather than of the sops
+// metadata. The line number it names, if any, is returned apart.
+func errorText(err error) (line int, msg string) {
+	msg = quotedText.ReplaceAllStringFunc(oneLine(err.Error()), func(q string) string {
+		if strings.HasPrefix(q, `"sops`) {
+			return q // a metadata key
+		}
+		return `"…"`
+	})
+	if m := lineNumber.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = lineFirst.ReplaceAllString(msg, "$1")
+	}
+	return line, msg
 }
 
 func oneLine(s string) string {

@@ -847,3 +847,41 @@ func TestEncProblem(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckUnreadableNeverQuotesData: a file that cannot be parsed because
+// of a plaintext value is reported with its line, without the value (the
+// parser's messages quote what they could not read).
+func TestCheckUnreadableNeverQuotesData(t *testing.T) {
+	fx := newCkRepo(t)
+	fx.write(".sops.yaml", "creation_rules:\n  - path_regex: ^u/\n    age: {{alice}}\n")
+	alice := ckEnc{groups: [][]string{{"alice"}}}
+	fx.encrypt("u/a.json", `{"a": "b"}`, alice)
+	fx.edit("u/a.json", func(s string) string { return strings.Replace(s, "{", "{\n\"pw\": hunter2secret,", 1) })
+	fx.encrypt("u/b.yaml", "a: b\n", alice)
+	fx.edit("u/b.yaml", func(s string) string { return `pw: "hunter2\q"` + "\n" + s })
+	fx.write("u/c.ini", "[s]\nk = ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:str]\n[hunter2secret\n[sops]\nversion = 3.13.3\n")
+	res, _ := fx.scan(true)
+	fs := Check(res, ".sops.yaml")
+	lines := map[string]int{}
+	for _, f := range fs {
+		if f.Code != CodeUnreadable {
+			continue
+		}
+		lines[f.File] = f.Line
+		if strings.Contains(f.Message, "hunter2") || strings.Contains(f.Message, "yaml: yaml:") {
+			t.Errorf("%s: %q", f.File, f.Message)
+		}
+	}
+	for file, line := range map[string]int{"u/a.json": 2, "u/b.yaml": 0, "u/c.ini": 3} {
+		if l, ok := lines[file]; !ok || l != line {
+			t.Errorf("%s: unreadable finding at line %d (found: %v), want line %d", file, l, ok, line)
+		}
+	}
+	var buf bytes.Buffer
+	if err := WriteReportText(&buf, BuildReport(res), false); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "hunter2") {
+		t.Errorf("report quotes a value:\n%s", buf.String())
+	}
+}

@@ -215,7 +215,7 @@ func yamlPlaintext(r *encRules, data []byte) ([]PlainValue, error) {
 			break
 		}
 		if err != nil {
-			return w.out, fmt.Errorf("yaml: %w", err)
+			return w.out, err // yaml.v3 errors begin "yaml: "
 		}
 		// Every document is a branch of its own with a fresh comment stack.
 		w.branch(&doc, false, nil, nil, true)

@@ -150,7 +150,7 @@ func BuildReport(res *ScanResult) *Report {
 		}
 		row := ReportFile{Path: fr.Path}
 		if fr.Err != nil {
-			row.Err = oneLine(fr.Err.Error())
+			_, row.Err = errorText(fr.Err)
 			rep.Files = append(rep.Files, row)
 			continue
 		}
