@@ -354,3 +354,17 @@ func TestTargetsGroupMessage(t *testing.T) {
 		t.Errorf("GroupRef.String() = %q", got)
 	}
 }
+
+func TestEditDistance(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		d    int
+	}{{"", "", 0}, {"alice", "alice", 0}, {"alcie", "alice", 2}, {"bob", "robert", 4}, {"", "abc", 3}, {"ünï", "uni", 2}, {"kitten", "sitting", 3}} {
+		if got := EditDistance(tc.a, tc.b); got != tc.d {
+			t.Errorf("EditDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.d)
+		}
+		if got := EditDistance(tc.b, tc.a); got != tc.d {
+			t.Errorf("EditDistance(%q, %q) = %d, want %d", tc.b, tc.a, got, tc.d)
+		}
+	}
+}

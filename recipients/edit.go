@@ -198,7 +198,7 @@ func (c *Config) unknownName(name string) error {
 		}
 		seen[nm.name] = true
 		all = append(all, nm.name)
-		if d := editDistance(strings.ToLower(name), strings.ToLower(nm.name)); d < bestDist {
+		if d := EditDistance(strings.ToLower(name), strings.ToLower(nm.name)); d < bestDist {
 			best, bestLine, bestDist = nm.name, nm.line, d
 		}
 	}
@@ -242,27 +242,6 @@ func (c *Config) named() []namedKey {
 		}
 	}
 	return out
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur := make([]int, len(rb)+1)
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(rb)]
 }
 
 // ---- the editor ----
@@ -421,4 +400,23 @@ func plural(n int, noun string) string {
 		return fmt.Sprintf("%d %s", n, noun)
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// finishEdit completes an edit once the editor has planned its splices:
+// buildErr is the planning's error (an [errUnclean] names its line, the
+// file is prefixed here); otherwise the splices are applied to the text and
+// the result must pass verify before the edit is returned.
+func (c *Config) finishEdit(ed *Edit, e *editor, buildErr error, verify func(*Edit) error) (*Edit, error) {
+	if buildErr != nil {
+		return nil, fmt.Errorf("%s:%w", c.Path, buildErr)
+	}
+	out, err := applySplices(c.data, e.splices)
+	if err != nil {
+		return nil, err
+	}
+	ed.New = out
+	if err := verify(ed); err != nil {
+		return nil, err
+	}
+	return ed, nil
 }

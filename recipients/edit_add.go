@@ -70,18 +70,7 @@ func (c *Config) Add(o AddOptions) (*Edit, error) {
 	}
 	ed.Changed = eff
 	e := c.newEditor()
-	if err := e.add(o, eff, existingAnchor, ed); err != nil {
-		return nil, fmt.Errorf("%s:%w", c.Path, err)
-	}
-	out, err := applySplices(c.data, e.splices)
-	if err != nil {
-		return nil, err
-	}
-	ed.New = out
-	if err := c.verifyAdd(ed); err != nil {
-		return nil, err
-	}
-	return ed, nil
+	return c.finishEdit(ed, e, e.add(o, eff, existingAnchor, ed), c.verifyAdd)
 }
 
 func shortKey(id string) string {

@@ -29,18 +29,7 @@ func (c *Config) Remove(k Key) (*Edit, error) {
 	if len(occ) == 0 {
 		return nil, fmt.Errorf("%s: %w: %s is not in the file", c.Path, ErrUnknownName, k)
 	}
-	if err := e.removeOccurrences(occ); err != nil {
-		return nil, fmt.Errorf("%s:%w", c.Path, err)
-	}
-	out, err := applySplices(c.data, e.splices)
-	if err != nil {
-		return nil, err
-	}
-	ed.New = out
-	if err := c.verifyRemove(ed); err != nil {
-		return nil, err
-	}
-	return ed, nil
+	return c.finishEdit(ed, e, e.removeOccurrences(occ), c.verifyRemove)
 }
 
 // occurrence is a place that holds k: a whole node (a list item, a mapping

@@ -75,15 +75,8 @@ func (c *Config) Rename(oldName, newName string) (*Edit, error) {
 			}
 		}
 	}
-	out, err := applySplices(c.data, e.splices)
-	if err != nil {
-		return nil, err
-	}
-	ed := &Edit{Path: c.Path, Old: c.data, New: out, Key: k, Name: newName}
-	if err := c.verifyRename(ed, oldName); err != nil {
-		return nil, err
-	}
-	return ed, nil
+	ed := &Edit{Path: c.Path, Old: c.data, Key: k, Name: newName}
+	return c.finishEdit(ed, e, nil, func(ed *Edit) error { return c.verifyRename(ed, oldName) })
 }
 
 // renameComment replaces the name in the trailing comment of n's line.

@@ -76,3 +76,28 @@ var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
 // ValidName reports whether name can name a recipient (it becomes a YAML
 // anchor): ASCII letters, digits, '_' and '-', starting with a letter or digit.
 func ValidName(name string) bool { return nameRe.MatchString(name) && len(name) <= 128 }
+
+// EditDistance is the Levenshtein distance between a and b, counted in
+// runes: the number of single-character insertions, deletions and
+// substitutions that turn one into the other. "Did you mean" suggestions
+// (unknown recipient names, lint's misspelled keys) use it.
+func EditDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur := make([]int, len(rb)+1)
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(rb)]
+}
