@@ -577,7 +577,8 @@ var (
 // errorText is the message of an error met reading a file that could not
 // be parsed, safe to show: one line, and quoted text redacted, since it may
 // be a piece of the data (a value, in plaintext) rather than of the sops
-// metadata. The line number it names, if any, is returned apart.
+// metadata. The line number it names, if any, is returned apart (and taken
+// out of the message when the message begins with it).
 func errorText(err error) (line int, msg string) {
 	msg = quotedText.ReplaceAllStringFunc(oneLine(err.Error()), func(q string) string {
 		if strings.HasPrefix(q, `"sops`) {
@@ -585,7 +586,10 @@ func errorText(err error) (line int, msg string) {
 		}
 		return `"…"`
 	})
-	if m := lineNumber.FindStringSubmatch(msg); m != nil {
+	// yaml.v3's own "yaml: line N" is one short for parser errors (it names
+	// the line before the problem): only lines the sops parsers give are
+	// taken.
+	if m := lineNumber.FindStringSubmatch(msg); m != nil && !strings.Contains(msg, "yaml: line") {
 		line, _ = strconv.Atoi(m[1])
 		msg = lineFirst.ReplaceAllString(msg, "$1")
 	}

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"filippo.io/age"
+	"filippo.io/age/armor"
 )
 
 // A sops file whose recipients are a KMS key, a PGP key and an age key,
@@ -26,9 +29,7 @@ sops:
     age:
         - recipient: {{alice}}
           enc: |
-            -----BEGIN AGE ENCRYPTED FILE-----
-            YWdl
-            -----END AGE ENCRYPTED FILE-----
+{{ageenc}}
     lastmodified: "2024-01-01T00:00:00Z"
     mac: ENC[AES256_GCM,data:YQ==,iv:aXY=,tag:dGFn,type:str]
     unencrypted_suffix: _unencrypted
@@ -45,7 +46,18 @@ func TestReportNonAgeColumns(t *testing.T) {
     pgp: FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4 # release-signing
     age: {{bob}}
 `)
-	fx.write("secrets/app.yaml", nonAgeFile)
+	// The age entry is a real age file (check reads its armor and header).
+	var armored bytes.Buffer
+	aw := armor.NewWriter(&armored)
+	w, err := age.Encrypt(aw, ckKey(t, "alice").Recipient())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(make([]byte, 32)); err != nil || w.Close() != nil || aw.Close() != nil {
+		t.Fatal("age encrypt failed")
+	}
+	enc := "            " + strings.ReplaceAll(strings.TrimSpace(armored.String()), "\n", "\n            ")
+	fx.write("secrets/app.yaml", strings.Replace(nonAgeFile, "{{ageenc}}", enc, 1))
 	res, _ := fx.scan(false)
 	rep := BuildReport(res)
 	var buf bytes.Buffer
