@@ -368,3 +368,35 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretInputNeverRepeated: a secret key given where a name or key is
+// expected is refused without being quoted, and is never a valid name.
+func TestSecretInputNeverRepeated(t *testing.T) {
+	const secret = "AGE-SECRET-KEY-14ARKU4AH6DS8KJCZQPQHV7YGFRK5AZ55DJ3MX6VCF3HFQ5VTSKSQ9EJQMY"
+	c := loadFixture(t, "anchors_keys_list.yaml")
+	var errs []error
+	_, err := c.Lookup(secret)
+	errs = append(errs, err)
+	_, err = c.Lookup(strings.ToLower(secret))
+	errs = append(errs, err)
+	_, err = c.Rename("alice", secret)
+	errs = append(errs, err)
+	_, err = c.Rename(secret, "x")
+	errs = append(errs, err)
+	_, err = c.Add(AddOptions{Name: secret, Key: Key{TypeAge, keyG}, Targets: []GroupRef{{0, 0}}})
+	errs = append(errs, err)
+	_, err = c.Add(AddOptions{Name: "AGE-PLUGIN-YUBIKEY-1QQQQQQ", Key: Key{TypeAge, keyG}, Targets: []GroupRef{{0, 0}}})
+	errs = append(errs, err)
+	for i, err := range errs {
+		if err == nil {
+			t.Errorf("%d: no error", i)
+			continue
+		}
+		if strings.Contains(strings.ToUpper(err.Error()), "14ARKU4AH6DS8KJCZQPQHV7YGFRK5AZ55DJ3MX6VCF3HFQ5VTSKSQ9EJQMY") || strings.Contains(err.Error(), "YUBIKEY-1QQ") {
+			t.Errorf("%d: the secret is repeated: %v", i, err)
+		}
+	}
+	if ValidName(secret) {
+		t.Error("a secret key is a valid name")
+	}
+}

@@ -166,7 +166,7 @@ func (c *Config) Lookup(nameOrKey string) (Key, error) {
 		return found[0], nil
 	}
 	if len(found) > 1 {
-		return Key{}, fmt.Errorf("%s: the name %q is given to %d different keys", c.Path, nameOrKey, len(found))
+		return Key{}, fmt.Errorf("%s: the name %s is given to %d different keys", c.Path, QuoteInput(nameOrKey), len(found))
 	}
 	s := strings.TrimSpace(nameOrKey)
 	for _, r := range c.Rules {
@@ -189,6 +189,9 @@ func (c *Config) Lookup(nameOrKey string) (Key, error) {
 // unknownName builds the error for a name that is not in the file, with a
 // suggestion when one is close.
 func (c *Config) unknownName(name string) error {
+	if LooksSecret(name) {
+		return fmt.Errorf("%s: %w: the argument is a secret key (not repeated here): give the recipient's name or its public key", c.Path, ErrUnknownName)
+	}
 	best, bestLine, bestDist := "", 0, 3
 	var all []string
 	seen := map[string]bool{}
@@ -206,9 +209,9 @@ func (c *Config) unknownName(name string) error {
 		return fmt.Errorf("%s: %w named %q; did you mean %q (line %d)?", c.Path, ErrUnknownName, name, best, bestLine)
 	}
 	if len(all) == 0 {
-		return fmt.Errorf("%s: %w named %q: the file names no recipients", c.Path, ErrUnknownName, name)
+		return fmt.Errorf("%s: %w named %s: the file names no recipients", c.Path, ErrUnknownName, QuoteInput(name))
 	}
-	return fmt.Errorf("%s: %w named %q (names: %s)", c.Path, ErrUnknownName, name, strings.Join(all, ", "))
+	return fmt.Errorf("%s: %w named %s (names: %s)", c.Path, ErrUnknownName, QuoteInput(name), strings.Join(all, ", "))
 }
 
 type namedKey struct {

@@ -18,7 +18,7 @@ import (
 // name). A group that already has the key is left alone and noted.
 func (c *Config) Add(o AddOptions) (*Edit, error) {
 	if !ValidName(o.Name) {
-		return nil, fmt.Errorf("invalid recipient name %q: use ASCII letters, digits, '_' and '-', starting with a letter or digit", o.Name)
+		return nil, fmt.Errorf("invalid recipient name %s: use ASCII letters, digits, '_' and '-', starting with a letter or digit", QuoteInput(o.Name))
 	}
 	if o.Key.Type != TypeAge {
 		return nil, fmt.Errorf("only age and ssh recipients can be added, not %s", o.Key.Type)

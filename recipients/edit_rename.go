@@ -35,10 +35,10 @@ func (c *Config) Rename(oldName, newName string) (*Edit, error) {
 		}
 	}
 	if len(anchors) > 0 && !ValidName(newName) {
-		return nil, fmt.Errorf("invalid recipient name %q: use ASCII letters, digits, '_' and '-', starting with a letter or digit", newName)
+		return nil, fmt.Errorf("invalid recipient name %s: use ASCII letters, digits, '_' and '-', starting with a letter or digit", QuoteInput(newName))
 	}
-	if strings.ContainsAny(newName, "\r\n") || strings.TrimSpace(newName) != newName || newName == "" {
-		return nil, fmt.Errorf("invalid recipient name %q", newName)
+	if strings.ContainsAny(newName, "\r\n") || strings.TrimSpace(newName) != newName || newName == "" || LooksSecret(newName) {
+		return nil, fmt.Errorf("invalid recipient name %s", QuoteInput(newName))
 	}
 	// Anchors and aliases.
 	for n := range anchors {

@@ -2,6 +2,7 @@ package recipients
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -75,7 +76,29 @@ var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
 
 // ValidName reports whether name can name a recipient (it becomes a YAML
 // anchor): ASCII letters, digits, '_' and '-', starting with a letter or digit.
-func ValidName(name string) bool { return nameRe.MatchString(name) && len(name) <= 128 }
+// An age secret key is never a valid name (it would be written into the
+// file).
+func ValidName(name string) bool {
+	return nameRe.MatchString(name) && len(name) <= 128 && !LooksSecret(name)
+}
+
+// LooksSecret reports whether s holds what looks like private key material:
+// an age secret key ("AGE-SECRET-KEY-1…"), an age plugin identity
+// ("AGE-PLUGIN-…-1…") or a PEM/OpenSSH private key. Such input is refused
+// and never repeated in a message.
+func LooksSecret(s string) bool {
+	u := strings.ToUpper(s)
+	return strings.Contains(u, "AGE-SECRET-KEY-") || strings.Contains(u, "AGE-PLUGIN-") || strings.Contains(u, "PRIVATE KEY")
+}
+
+// QuoteInput quotes user input for a message (%q), except input that
+// [LooksSecret], which is described instead of repeated.
+func QuoteInput(s string) string {
+	if LooksSecret(s) {
+		return "(a secret key, not repeated here)"
+	}
+	return strconv.Quote(s)
+}
 
 // EditDistance is the Levenshtein distance between a and b, counted in
 // runes: the number of single-character insertions, deletions and

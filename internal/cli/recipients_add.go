@@ -109,7 +109,7 @@ func runRecipientsAdd(o *recipientsAddOptions) error {
 		return usageErrorf("--group counts key groups from 1, got %d", o.Group)
 	}
 	if !recipients.ValidName(o.Name) {
-		return usageErrorf("invalid recipient name %q: use ASCII letters, digits, '_' and '-', starting with a letter or digit", o.Name)
+		return usageErrorf("invalid recipient name %s: use ASCII letters, digits, '_' and '-', starting with a letter or digit", recipients.QuoteInput(o.Name))
 	}
 	c, err := loadRecipientsConfig(o.g)
 	if err != nil {
@@ -148,6 +148,9 @@ func (o *recipientsAddOptions) recipient() (recipients.Key, error) {
 	switch {
 	case o.Recipient != "":
 		s := o.Recipient
+		if recipients.LooksSecret(s) {
+			return recipients.Key{}, usageErrorf("the recipient is a secret key (not repeated here): give its public key (age1…, from age-keygen -y)")
+		}
 		if err := recipients.ValidateAgeRecipient(s); err != nil {
 			if hrp := bech32Prefix(s); hrp != "" && !strings.EqualFold(hrp, "age1") && !strings.HasPrefix(strings.ToUpper(s), "AGE-SECRET-KEY-") && !strings.HasPrefix(s, "ssh-") {
 				// The checksum covers the prefix: name the prefix rather
