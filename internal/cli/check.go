@@ -15,6 +15,7 @@ type checkOptions struct {
 	IO     *IOStreams
 	Paths  []string
 	Format string
+	JSON   bool
 	Strict bool
 }
 
@@ -48,7 +49,8 @@ Exit status: 0 no errors (warnings allowed unless --strict), 1 findings,
 		Example: `  sopsfleet check
   sopsfleet check secrets/db.yaml secrets/api.env
   sopsfleet check --format github
-  sopsfleet check --format sarif > sopsfleet.sarif`,
+  sopsfleet check --format sarif > sopsfleet.sarif
+  sopsfleet check --json | jq -r '.findings[] | select(.code == "drift") | .file'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
 			return runCheck(opts)
@@ -56,6 +58,7 @@ Exit status: 0 no errors (warnings allowed unless --strict), 1 findings,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&opts.Format, "format", "f", "text", "output format: text, json, github or sarif")
+	f.BoolVar(&opts.JSON, "json", false, "print JSON (same as --format json)")
 	f.BoolVar(&opts.Strict, "strict", false, "exit 1 on warnings too")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(
 		[]string{"text", "json", "github", "sarif"}, cobra.ShellCompDirectiveNoFileComp))
@@ -63,6 +66,12 @@ Exit status: 0 no errors (warnings allowed unless --strict), 1 findings,
 }
 
 func runCheck(opts *checkOptions) error {
+	if opts.JSON {
+		if opts.Format != "text" && opts.Format != "json" {
+			return usageErrorf("--json and --format %s cannot be used together", opts.Format)
+		}
+		opts.Format = "json"
+	}
 	switch opts.Format {
 	case "text", "json", "github", "sarif":
 	default:
