@@ -8,9 +8,9 @@ import (
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
 
-// BenchmarkCheck scans and checks a repository: the one named by
-// $SOPSFLEET_BENCH_REPO (bench/check.sh keeps one with -keep), else a copy
-// of the clean fixture repeated 200 times.
+// BenchmarkCheck scans and checks the repository named by
+// $SOPSFLEET_BENCH_REPO (bench/check.sh keeps the one it generates with
+// -keep); it is skipped when the variable is not set.
 func BenchmarkCheck(b *testing.B) {
 	dir := os.Getenv("SOPSFLEET_BENCH_REPO")
 	if dir == "" {
