@@ -282,6 +282,9 @@ func scanFound(cfg *recipients.Config, found sopsfile.Found, sops bool, abs, dis
 		if err != nil || !specificRule(rule) {
 			return nil
 		}
+		if st, err := os.Stat(abs); err != nil || st.Size() == 0 {
+			return nil // gone, or empty (a .gitkeep): nothing to encrypt
+		}
 		r.NotEncrypted = true
 		r.Rule = rule
 		return r

@@ -885,3 +885,20 @@ func TestCheckUnreadableNeverQuotesData(t *testing.T) {
 		t.Errorf("report quotes a value:\n%s", buf.String())
 	}
 }
+
+// TestCheckEmptyFileNotUnencrypted: an empty file a rule selects (a
+// .gitkeep keeping the folder in git) holds nothing to encrypt.
+func TestCheckEmptyFileNotUnencrypted(t *testing.T) {
+	fx := newCkRepo(t)
+	fx.write(".sops.yaml", "creation_rules:\n  - path_regex: ^secrets/\n    age: {{alice}}\n")
+	fx.write("secrets/.gitkeep", "")
+	fx.write("secrets/todo.yaml", "password: x\n")
+	res, _ := fx.scan(true)
+	var got []string
+	for _, f := range Check(res, ".sops.yaml") {
+		got = append(got, f.File+":"+string(f.Code))
+	}
+	if strings.Join(got, " ") != "secrets/todo.yaml:unencrypted" {
+		t.Errorf("findings %v, want only secrets/todo.yaml:unencrypted", got)
+	}
+}
