@@ -251,6 +251,7 @@ func yamlError(path string, data []byte, err error) error {
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		msg := te.Errors[0]
 		line, rest := splitLine(msg)
+		rest = plainTypeError(rest)
 		more := ""
 		if len(te.Errors) > 1 {
 			more = fmt.Sprintf(" (and %d more)", len(te.Errors)-1)
@@ -270,6 +271,52 @@ func yamlError(path string, data []byte, err error) error {
 		return fmt.Errorf("%s:%d: invalid YAML: %s", path, line, rest)
 	}
 	return fmt.Errorf("%s:%d: invalid YAML: %s", path, guessErrorLine(msg, data), msg)
+}
+
+var typeErrRe = regexp.MustCompile("^cannot unmarshal (!!\\w+)(?: `(.*)`)? into (\\S+)$")
+
+// plainTypeError says a yaml type error in the words of .sops.yaml: what was
+// found and what is wanted there, instead of Go type names ("cannot
+// unmarshal !!str `foo` into []recipients.sopsCreationRule" becomes "found
+// a string (foo) where a list of creation rules is expected").
+func plainTypeError(msg string) string {
+	m := typeErrRe.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	tags := map[string]string{"!!str": "a string", "!!seq": "a list", "!!map": "a mapping", "!!int": "a number", "!!float": "a number", "!!bool": "a boolean", "!!null": "null", "!!binary": "binary data", "!!timestamp": "a timestamp"}
+	found, ok := tags[m[1]]
+	if !ok {
+		found = m[1]
+	}
+	if m[2] != "" {
+		found += " (" + m[2] + ")"
+	}
+	want := strings.TrimPrefix(m[3], "*")
+	list := strings.HasPrefix(want, "[]")
+	want = strings.TrimPrefix(want, "[]")
+	want = strings.TrimPrefix(want, "map[string]*")
+	names := map[string][2]string{
+		"recipients.sopsConfigFile":   {"a mapping of creation_rules and other settings", ""},
+		"recipients.sopsCreationRule": {"a creation rule (a mapping)", "creation rules"},
+		"recipients.sopsKeyGroup":     {"a key group (a mapping of age, pgp, … lists)", "key groups"},
+		"recipients.sopsKMSKey":       {"a kms key (a mapping with arn)", "kms keys (mappings with arn)"},
+		"recipients.sopsGCPKMSKey":    {"a gcp_kms key (a mapping with resource_id)", "gcp_kms keys (mappings with resource_id)"},
+		"recipients.sopsAzureKVKey":   {"an azure_keyvault key (a mapping with vaultUrl, key, version)", "azure_keyvault keys (mappings with vaultUrl, key, version)"},
+		"recipients.sopsHCKMSKey":     {"an hckms key (a mapping with key_id)", "hckms keys (mappings with key_id)"},
+		"string":                      {"a string", "strings"},
+		"int":                         {"a number", "numbers"},
+		"bool":                        {"true or false", "booleans"},
+	}
+	n, ok := names[want]
+	switch {
+	case !ok:
+		return msg
+	case list:
+		return fmt.Sprintf("found %s where a list of %s is expected", found, n[1])
+	default:
+		return fmt.Sprintf("found %s where %s is expected", found, n[0])
+	}
 }
 
 // parserErrors are the messages of yaml's parser (as opposed to its
