@@ -89,17 +89,41 @@ func WriteFile(path string, data []byte, opts Options) (err error) {
 	return nil
 }
 
+// maxLinks bounds the symbolic links followed, as the kernel does (ELOOP).
+const maxLinks = 40
+
 // resolve follows symbolic links so that the file behind them is replaced.
+// A link whose target does not exist yet resolves to that target, which is
+// then created, as a shell redirection through the link would.
 func resolve(path string) (string, error) {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return path, nil
+	for i := 0; i < maxLinks; i++ {
+		fi, err := os.Lstat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return path, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			return path, nil
+		}
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			return real, nil
+		}
+		// The chain ends at a name that does not exist (or loops): follow
+		// one link by hand, relative to its real folder.
+		link, err := os.Readlink(path)
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(link) {
+			dir, err := filepath.EvalSymlinks(filepath.Dir(path))
+			if err != nil {
+				return "", err
+			}
+			link = filepath.Join(dir, link)
+		}
+		path = link
 	}
-	if err != nil {
-		return "", err
-	}
-	if fi.Mode()&fs.ModeSymlink == 0 {
-		return path, nil
-	}
-	return filepath.EvalSymlinks(path)
+	return "", fmt.Errorf("%s: too many levels of symbolic links", path)
 }

@@ -135,6 +135,28 @@ func TestSymlinkWrittenThrough(t *testing.T) {
 	}
 }
 
+// A link whose target does not exist yet is written through too, as a shell
+// redirection would: the target is created, the link stays.
+func TestDanglingSymlinkWrittenThrough(t *testing.T) {
+	skipOnWindows(t)
+	dir := t.TempDir()
+	link := filepath.Join(dir, "keys.txt")
+	if err := os.Symlink("real-keys.txt", link); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(link, []byte("new\n"), Options{Perm: 0o600}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Lstat(link)
+	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced (%v)", err)
+	}
+	real := filepath.Join(dir, "real-keys.txt")
+	if readFile(t, real) != "new\n" || mode(t, real) != 0o600 {
+		t.Fatalf("target: %q mode %04o", readFile(t, real), mode(t, real))
+	}
+}
+
 func TestSymlinkLoop(t *testing.T) {
 	skipOnWindows(t)
 	dir := t.TempDir()
