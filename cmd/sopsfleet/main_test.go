@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -60,5 +61,56 @@ func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("exit status %d, want %d", got, want)
+	}
+}
+
+// TestReadmeSetUp keeps the README's set-up honest: exactly two commands, the
+// second the test command .ci/run runs, and the first's example, run from the
+// root of the repository, prints what the README says it prints.
+func TestReadmeSetUp(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	_, setUp, ok := strings.Cut(text, "\n## Set up\n")
+	if !ok {
+		t.Fatal("README has no \"## Set up\" section")
+	}
+	_, block, ok := strings.Cut(setUp, "```sh\n")
+	if !ok {
+		t.Fatal("the set-up section has no sh block")
+	}
+	block, after, ok := strings.Cut(block, "```")
+	if !ok {
+		t.Fatal("unterminated sh block")
+	}
+	cmds := strings.Split(strings.TrimSpace(block), "\n")
+	if len(cmds) != 2 {
+		t.Fatalf("set-up has %d commands, want exactly 2: %q", len(cmds), cmds)
+	}
+	if cmds[1] != "go test ./..." {
+		t.Fatalf("second command %q, want \"go test ./...\"", cmds[1])
+	}
+	const install = "go install ./cmd/sopsfleet && sopsfleet "
+	if !strings.HasPrefix(cmds[0], install) {
+		t.Fatalf("first command %q does not start with %q", cmds[0], install)
+	}
+	args := strings.Fields(strings.TrimPrefix(cmds[0], install))
+
+	// The README quotes the output after "printing `…`".
+	_, printed, ok := strings.Cut(after, "printing `")
+	if !ok {
+		t.Fatal("the set-up section does not say what the example prints")
+	}
+	want, _, _ := strings.Cut(printed, "`")
+
+	t.Chdir("../..")
+	ios, out, errOut := cli.TestIO("")
+	if code := cli.Run(ios, args); code != cli.ExitOK {
+		t.Fatalf("sopsfleet %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+	}
+	if out.String() != want+"\n" {
+		t.Fatalf("sopsfleet %s printed %q, README says %q", strings.Join(args, " "), out, want)
 	}
 }
