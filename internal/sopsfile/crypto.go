@@ -47,6 +47,9 @@ func NewOpener(ids []age.Identity) *Opener {
 	for _, id := range ids {
 		if x, ok := id.(*age.X25519Identity); ok {
 			o.byRecipient[x.Recipient().String()] = id
+			if fast, err := newFastX25519Identity(x); err == nil {
+				o.byRecipient[x.Recipient().String()] = fast
+			}
 		}
 	}
 	o.services = []keyservice.KeyServiceClient{keyservice.NewLocalClient()}

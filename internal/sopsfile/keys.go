@@ -141,7 +141,19 @@ func (o *Opener) Encrypt(r Recipient, part []byte) (EncryptedStanza, error) {
 	if err != nil {
 		return EncryptedStanza{}, fmt.Errorf("%s %q: %v", r.Key.Type, r.Key.ID, err)
 	}
+	var x25519 *fastX25519Recipient
 	if r.Key.Type == recipients.TypeAge {
+		// SSH, post-quantum and plugin recipients are not X25519 ones:
+		// sops' own age key encrypts for those.
+		x25519, _ = newFastX25519Recipient(r.Key.ID)
+	}
+	if x25519 != nil {
+		enc, err := ageEncryptX25519(x25519, part)
+		if err != nil {
+			return EncryptedStanza{}, fmt.Errorf("encrypting the data key for age %q: %v", r.Key.ID, err)
+		}
+		mk.SetEncryptedDataKey(enc)
+	} else if r.Key.Type == recipients.TypeAge {
 		if err := mk.Encrypt(part); err != nil {
 			return EncryptedStanza{}, fmt.Errorf("encrypting the data key for age %q: %v", r.Key.ID, err)
 		}
