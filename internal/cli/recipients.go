@@ -146,13 +146,20 @@ func writeEdit(g *globalOptions, ed *recipients.Edit, o *editOutput, chain *conf
 }
 
 // groupList describes groups for messages: "rule 1 (^prod/) group 2, …" (numbered from 1).
+// Past maxListedGroups groups the rest are counted, not named.
 func groupList(c *recipients.Config, gs []recipients.GroupRef) string {
 	var parts []string
-	for _, g := range gs {
+	for i, g := range gs {
+		if i == maxListedGroups && len(gs) > maxListedGroups+1 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(gs)-i))
+			break
+		}
 		parts = append(parts, groupLabel(c, g))
 	}
 	return strings.Join(parts, ", ")
 }
+
+const maxListedGroups = 8
 
 // groupLabel names one group: "rule 2 (^prod/)" or "rule 2 (^prod/) group 1".
 func groupLabel(c *recipients.Config, g recipients.GroupRef) string {

@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/sopsfleet/sopsfleet/recipients"
 )
 
 const keyscanTestConfig = `keys:
@@ -56,5 +59,31 @@ func TestRecipientsAddKeyscan(t *testing.T) {
 	after, _ := os.ReadFile(conf)
 	if string(after) != string(before) || !strings.Contains(errOut.String(), "HOST KEY MISMATCH") {
 		t.Errorf("mismatch: file changed or not said: %s", errOut)
+	}
+}
+
+// TestGroupListCounts: a message names at most maxListedGroups groups and
+// counts the rest.
+func TestGroupListCounts(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("creation_rules:\n")
+	for i := 0; i < 12; i++ {
+		fmt.Fprintf(&b, "  - path_regex: ^s%d/\n    age: age18qzqssxgx4zryu2063uc75kjyx5klr6ajqcpngq20psrmns32cpqpyqec8\n", i)
+	}
+	c, err := recipients.ParseConfig(".sops.yaml", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gs []recipients.GroupRef
+	for i := range c.Rules {
+		gs = append(gs, recipients.GroupRef{Rule: i})
+	}
+	got := groupList(c, gs)
+	want := "rule 1 (^s0/), rule 2 (^s1/), rule 3 (^s2/), rule 4 (^s3/), rule 5 (^s4/), rule 6 (^s5/), rule 7 (^s6/), rule 8 (^s7/), and 4 more"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if got := groupList(c, gs[:9]); strings.Contains(got, "more") || !strings.HasSuffix(got, "rule 9 (^s8/)") {
+		t.Errorf("nine groups: %s", got)
 	}
 }
