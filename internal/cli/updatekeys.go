@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -175,6 +176,12 @@ func runUpdatekeys(o *updatekeysOptions) error {
 		<-ctx.Done()
 		stop()
 	}()
+	// A run makes much short-lived garbage (parsing, age, edits) on a
+	// live heap that is mostly the files' content: collecting less often
+	// saves ~15% of the CPU time, unless GOGC says otherwise.
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
 	results := rekey.RunFound(ctx, files, opts)
 	bar.Done()
 	if o.JSON {
