@@ -113,6 +113,15 @@ func run(sopsfleetBin, sopsBin string, nFiles, nHosts, runs int, keep bool, case
 		{"b", "(b) replace an admin key", fl.config(false, true)},
 		{"c", "(c) no-op run", fl.config(false, false)},
 	}
+	if keep {
+		// Each case's config next to the fleet, to rerun or profile a case
+		// by hand: cp -r fleet w && cp sops.yaml.b w/.sops.yaml.
+		for _, c := range all {
+			if err := os.WriteFile(filepath.Join(tmp, "sops.yaml."+c.id), []byte(c.config), 0o644); err != nil {
+				return err
+			}
+		}
+	}
 	fmt.Printf("%-44s %8s %12s %14s %8s\n", "case", "changed", "sopsfleet", "sops loop", "ratio")
 	for _, c := range all {
 		if !strings.Contains(cases, c.id) {
