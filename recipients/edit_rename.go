@@ -40,6 +40,11 @@ func (c *Config) Rename(oldName, newName string) (*Edit, error) {
 	if strings.ContainsAny(newName, "\r\n") || strings.TrimSpace(newName) != newName || newName == "" || LooksSecret(newName) {
 		return nil, fmt.Errorf("invalid recipient name %s", QuoteInput(newName))
 	}
+	if strings.ContainsAny(newName, ",#") {
+		// A comment name cannot hold the separator of "# alice, bob" or
+		// start another comment.
+		return nil, fmt.Errorf("invalid recipient name %s: a name cannot contain ',' or '#'", QuoteInput(newName))
+	}
 	// Anchors and aliases.
 	for n := range anchors {
 		off := e.t.nodeStart(n)

@@ -358,6 +358,17 @@ func TestRename(t *testing.T) {
 	if _, err := c.Rename("nobody", "x"); !errors.Is(err, ErrUnknownName) {
 		t.Errorf("unknown: %v", err)
 	}
+	// A comment name cannot take a ',' (the separator of "# alice, bob")
+	// or a '#': refused up front, not by the verification.
+	for _, bad := range []string{"b,c", "b # c", "#x"} {
+		_, err := c.Rename("alice", bad)
+		if err == nil || errors.Is(err, ErrNotVerified) || !strings.Contains(err.Error(), "cannot contain") {
+			t.Errorf("rename to %q: %v", bad, err)
+		}
+	}
+	if ed, err := c.Rename("alice", "Alice Smith"); err != nil || !strings.Contains(string(ed.New), keyA+" # Alice Smith") {
+		t.Errorf("a comment name with a space: %v", err)
+	}
 }
 
 func TestVerificationCatchesBadEdits(t *testing.T) {
