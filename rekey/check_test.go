@@ -220,6 +220,16 @@ func TestCheckFindings(t *testing.T) {
 	}
 	ckGolden(t, "report/findings-numbered.txt.golden", buf.Bytes())
 	buf.Reset()
+	if err := WriteReportLayout(&buf, rep, LayoutTransposed); err != nil {
+		t.Fatal(err)
+	}
+	ckGolden(t, "report/findings-transposed.txt.golden", buf.Bytes())
+	for _, want := range []string{"RECIPIENT", "\nGROUPS ", "2/3 (wants 3)", "  secrets/shamir.yaml\n", "(unreadable)"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("transposed report lacks %q:\n%s", want, buf.String())
+		}
+	}
+	buf.Reset()
 	if err := WriteReportMarkdown(&buf, rep); err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,48 @@ func (r *Report) Matrix(numbered bool) (header []string, rows [][]string) {
 	return header, rows
 }
 
+// Transposed returns the access matrix pivoted, for many recipients and
+// few files: a row per recipient (those with a mark), a column per file,
+// headed 1, 2, … (see FileKey), and a GROUPS row when a file has Shamir
+// key groups.
+func (r *Report) Transposed() (header []string, rows [][]string) {
+	header = append(header, "RECIPIENT")
+	for n := range r.Files {
+		header = append(header, strconv.Itoa(n+1))
+	}
+	for _, c := range r.Columns() {
+		row := []string{r.Recipients[c].Label}
+		for _, f := range r.Files {
+			cell := ""
+			if f.Err == "" && c < len(f.Marks) {
+				cell = CellText(f.Marks[c], f.Groups)
+			}
+			row = append(row, cell)
+		}
+		rows = append(rows, row)
+	}
+	if r.HasShamir() {
+		row := []string{"GROUPS"}
+		for _, f := range r.Files {
+			row = append(row, f.GroupsText())
+		}
+		rows = append(rows, row)
+	}
+	return header, rows
+}
+
+// FileKey lists "N  path" for the columns of the transposed matrix.
+func (r *Report) FileKey() []string {
+	out := make([]string, len(r.Files))
+	for n, f := range r.Files {
+		out[n] = fmt.Sprintf("%d  %s", n+1, f.Path)
+		if f.Err != "" {
+			out[n] += " (unreadable)"
+		}
+	}
+	return out
+}
+
 // ColumnKey lists "N  label  key" for numbered matrix columns.
 func (r *Report) ColumnKey() []string {
 	var out []string
@@ -121,18 +163,56 @@ func MatrixWidth(header []string, rows [][]string) int {
 	return w
 }
 
-// WriteReportText writes the matrix as plain aligned text with its legend.
+// Layout is how the access matrix is laid out.
+type Layout int
+
+// The layouts, from the widest to the narrowest.
+const (
+	// LayoutNamed: a row per file, a column per recipient, by name.
+	LayoutNamed Layout = iota
+	// LayoutNumbered: columns numbered, with a key below naming them.
+	LayoutNumbered
+	// LayoutTransposed: a row per recipient, a column per file, numbered.
+	LayoutTransposed
+)
+
+// Table returns the matrix cells in layout, and the key that names
+// numbered columns (nil for LayoutNamed).
+func (r *Report) Table(layout Layout) (header []string, rows [][]string, key []string) {
+	switch layout {
+	case LayoutTransposed:
+		header, rows = r.Transposed()
+		return header, rows, r.FileKey()
+	case LayoutNumbered:
+		header, rows = r.Matrix(true)
+		return header, rows, r.ColumnKey()
+	}
+	header, rows = r.Matrix(false)
+	return header, rows, nil
+}
+
+// WriteReportText writes the matrix as plain aligned text with its legend;
+// numbered: LayoutNumbered, else LayoutNamed.
 func WriteReportText(w io.Writer, r *Report, numbered bool) error {
+	if numbered {
+		return WriteReportLayout(w, r, LayoutNumbered)
+	}
+	return WriteReportLayout(w, r, LayoutNamed)
+}
+
+// WriteReportLayout writes the matrix in layout as plain aligned text, with
+// the key of its numbered columns and the legend.
+func WriteReportLayout(w io.Writer, r *Report, layout Layout) error {
 	if len(r.Files) == 0 {
 		_, err := fmt.Fprintln(w, "no encrypted files found")
 		return err
 	}
-	header, rows := r.Matrix(numbered)
+	header, rows, key := r.Table(layout)
 	var b strings.Builder
 	b.WriteString(AlignRows(append([][]string{header}, rows...)))
 	b.WriteString("\n")
-	if numbered {
-		for _, l := range r.ColumnKey() {
+	if len(key) > 0 {
+		for _, l := range key {
 			b.WriteString(l + "\n")
 		}
 		b.WriteString("\n")

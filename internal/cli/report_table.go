@@ -33,9 +33,10 @@ func outWidth(ios *IOStreams) int {
 }
 
 // writeMatrix prints the access matrix: a lipgloss table on a terminal,
-// plain aligned text when piped. Too many recipients for the width: columns
-// are numbered (with a key below); still too many: the report is shown per
-// recipient instead.
+// plain aligned text when piped. The first layout that fits the width is
+// used: recipients by name; numbered (with a key below); transposed, a row
+// per recipient and a column per file (many recipients, few files); and
+// when none fits, the files of each recipient, listed.
 func writeMatrix(ios *IOStreams, rep *rekey.Report) error {
 	if len(rep.Files) == 0 {
 		_, err := fmt.Fprintln(ios.Out, "no encrypted files found")
@@ -43,18 +44,18 @@ func writeMatrix(ios *IOStreams, rep *rekey.Report) error {
 	}
 	width := outWidth(ios)
 	tty := ios.OutTTY
-	fits := func(numbered bool) bool {
-		header, rows := rep.Matrix(numbered)
+	fits := func(layout rekey.Layout) bool {
+		header, rows, _ := rep.Table(layout)
 		w := rekey.MatrixWidth(header, rows)
 		if tty {
 			w += len(header) + 1 + len(header) // borders and padding
 		}
 		return w <= width
 	}
-	numbered := false
-	if !fits(false) {
-		if !fits(true) {
-			ios.Hintf("too many recipients for a matrix %d columns wide: showing the files of each recipient", width)
+	layout := rekey.LayoutNamed
+	for !fits(layout) {
+		if layout == rekey.LayoutTransposed {
+			ios.Hintf("too many recipients and files for a matrix %d columns wide: showing the files of each recipient", width)
 			list := rep.ByRecipient()
 			if tty {
 				writeByRecipientTable(ios, list)
@@ -62,13 +63,13 @@ func writeMatrix(ios *IOStreams, rep *rekey.Report) error {
 			}
 			return rekey.WriteByRecipientText(ios.Out, list)
 		}
-		numbered = true
+		layout++
 	}
 	if !tty {
-		return rekey.WriteReportText(ios.Out, rep, numbered)
+		return rekey.WriteReportLayout(ios.Out, rep, layout)
 	}
 	st := styles(ios.OutColor())
-	header, rows := rep.Matrix(numbered)
+	header, rows, key := rep.Table(layout)
 	t := newTable(st, header, rows, func(row, col int) lipgloss.Style {
 		if col == 0 || row < 0 || row >= len(rows) || col >= len(rows[row]) {
 			return lipgloss.Style{}
@@ -88,10 +89,8 @@ func writeMatrix(ios *IOStreams, rep *rekey.Report) error {
 	})
 	var b strings.Builder
 	b.WriteString(t.Render() + "\n\n")
-	if numbered {
-		for _, l := range rep.ColumnKey() {
-			b.WriteString(st.Faint.Render(l) + "\n")
-		}
+	for _, l := range key {
+		b.WriteString(st.Faint.Render(l) + "\n")
 	}
 	for _, l := range rep.Legend() {
 		b.WriteString(st.Faint.Render(l) + "\n")

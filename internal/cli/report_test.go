@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -59,8 +60,9 @@ func TestReportTerminalTable(t *testing.T) {
 }
 
 // TestReportWideOnNarrowTerminal: 40 recipients on an 80-column terminal.
-// The matrix cannot fit, so the report is shown per recipient, and no line
-// of it is wider than the terminal (full keys are shortened in the table).
+// The matrix cannot fit with a column per recipient, so it is transposed (a
+// row per recipient), and no line of any report is wider than the terminal
+// (full keys are shortened in the per-recipient table).
 func TestReportWideOnNarrowTerminal(t *testing.T) {
 	dir := t.TempDir()
 	var cfg strings.Builder
@@ -127,6 +129,11 @@ func TestReportWideOnNarrowTerminal(t *testing.T) {
 		got := stdout.String()
 		if !strings.Contains(got, "host40") || !strings.Contains(got, "secrets/web.yaml") {
 			t.Errorf("tty=%v %v: output lacks host40 or secrets/web.yaml:\n%s", c.tty, c.args, got)
+		}
+		// The matrix is transposed: a row per recipient, a column per file.
+		if len(c.args) == 1 && (!strings.Contains(got, "RECIPIENT") || !strings.Contains(got, "3  secrets/web.yaml") ||
+			!regexp.MustCompile(`(?m)^[│ ]*host40 +│? *✓ *│? *✓ *│? *\+ *│?$`).MatchString(got)) {
+			t.Errorf("tty=%v %v: not a transposed matrix:\n%s", c.tty, c.args, got)
 		}
 		for _, line := range strings.Split(got, "\n") {
 			if w := lipgloss.Width(line); w > 80 {
