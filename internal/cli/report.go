@@ -41,9 +41,10 @@ column shows threshold/groups.
 On a terminal the matrix is a table; piped, plain aligned text. When there
 are more recipients than fit, columns are numbered; if that does not fit,
 the matrix is transposed (a row per recipient, a column per file); and if
-even that does not fit, the report is shown per recipient. --by recipient lists, for each
-recipient, the files it can decrypt; --recipient NAME answers "what can this
-machine read?" before retiring it.`,
+even that does not fit, the report is shown per recipient.
+
+--by recipient lists, for each recipient, the files it can decrypt;
+--recipient NAME answers "what can this machine read?" before retiring it.`,
 		Example: `  sopsfleet report
   sopsfleet report secrets/
   sopsfleet report --by recipient
