@@ -912,3 +912,35 @@ func TestCheckEmptyFileNotUnencrypted(t *testing.T) {
 		t.Errorf("findings %v, want only secrets/todo.yaml:unencrypted", got)
 	}
 }
+
+// TestCheckDriftPerGroup: in a Shamir file, drift names the key group, and
+// a missing group shows as drift of that group.
+func TestCheckDriftPerGroup(t *testing.T) {
+	fx := newCkRepo(t)
+	fx.write(".sops.yaml", `keys:
+  - &alice {{alice}}
+  - &bob {{bob}}
+  - &carol {{carol}}
+creation_rules:
+  - path_regex: ^s/
+    shamir_threshold: 2
+    key_groups:
+      - age: [*alice]
+      - age: [*bob]
+      - age: [*carol]
+`)
+	fx.encrypt("s/extra.yaml", "a: 1\n", ckEnc{groups: [][]string{{"alice"}, {"bob", "carol"}, {"carol"}}, threshold: 2})
+	fx.encrypt("s/lessgroups.yaml", "a: 1\n", ckEnc{groups: [][]string{{"alice"}, {"bob"}}, threshold: 2})
+	res, _ := fx.scan(true)
+	var got []string
+	for _, f := range Check(res, ".sops.yaml") {
+		got = append(got, f.File+": "+string(f.Code)+": "+f.Message+" | "+f.Hint)
+	}
+	want := []string{
+		"s/extra.yaml: drift: key group 2: recipients differ from creation rule 1: extra carol | sopsfleet updatekeys s/extra.yaml",
+		"s/lessgroups.yaml: drift: key group 3: recipients differ from creation rule 1: missing carol | sopsfleet updatekeys s/lessgroups.yaml",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
