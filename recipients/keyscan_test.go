@@ -2,9 +2,7 @@ package recipients
 
 import (
 	"context"
-	"crypto"
 	"crypto/ecdsa"
-	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
@@ -14,75 +12,18 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/sopsfleet/sopsfleet/internal/sshtest"
 )
 
-// startSSHServer runs a real x/crypto/ssh server on 127.0.0.1 with the given
-// host keys and returns its address. Every handshake is served; clients are
-// never authenticated.
-func startSSHServer(t *testing.T, keys ...crypto.Signer) string {
-	t.Helper()
-	cfg := &ssh.ServerConfig{
-		PasswordCallback: func(ssh.ConnMetadata, []byte) (*ssh.Permissions, error) {
-			return nil, errors.New("no")
-		},
-	}
-	for _, k := range keys {
-		s, err := ssh.NewSignerFromSigner(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.AddHostKey(s)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				sc, chans, reqs, err := ssh.NewServerConn(c, cfg)
-				if err != nil {
-					return
-				}
-				go ssh.DiscardRequests(reqs)
-				for ch := range chans {
-					ch.Reject(ssh.Prohibited, "")
-				}
-				sc.Close()
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
-func newEd25519(t *testing.T) (ed25519.PrivateKey, ssh.PublicKey) {
-	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return priv, sp
-}
-
 func TestKeyscan(t *testing.T) {
-	priv, pub := newEd25519(t)
+	priv, pub := sshtest.NewEd25519(t)
 	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The server also has an ECDSA key; only the ed25519 one is asked for.
-	addr := startSSHServer(t, ec, priv)
+	addr := sshtest.Server(t, ec, priv)
 	hk, err := Keyscan(context.Background(), addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +52,7 @@ func TestKeyscanNoEd25519(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := startSSHServer(t, ec)
+	addr := sshtest.Server(t, ec)
 	_, err = Keyscan(context.Background(), addr, 5*time.Second)
 	if !errors.Is(err, ErrNoEd25519HostKey) {
 		t.Fatalf("err = %v, want ErrNoEd25519HostKey", err)
@@ -123,23 +64,8 @@ func TestKeyscanNoEd25519(t *testing.T) {
 
 // A listener that accepts and never says a word: the timeout must end it.
 func TestKeyscanTimeout(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { <-done; c.Close() }()
-		}
-	}()
-	_, err = Keyscan(context.Background(), ln.Addr().String(), 200*time.Millisecond)
+	addr := sshtest.SilentServer(t)
+	_, err := Keyscan(context.Background(), addr, 200*time.Millisecond)
 	if !errors.Is(err, ErrKeyscanTimeout) {
 		t.Fatalf("err = %v, want ErrKeyscanTimeout", err)
 	}

@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/sopsfleet/sopsfleet/internal/sshtest"
 )
 
 func writeKnownHosts(t *testing.T, lines ...string) string {
@@ -24,8 +26,8 @@ func writeKnownHosts(t *testing.T, lines ...string) string {
 }
 
 func TestCheckKnownHosts(t *testing.T) {
-	_, key := newEd25519(t)
-	_, other := newEd25519(t)
+	_, key := sshtest.NewEd25519(t)
+	_, other := sshtest.NewEd25519(t)
 	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +87,7 @@ func TestCheckKnownHosts(t *testing.T) {
 }
 
 func TestCheckKnownHostsFiles(t *testing.T) {
-	_, key := newEd25519(t)
+	_, key := sshtest.NewEd25519(t)
 	missing := filepath.Join(t.TempDir(), "nope", "known_hosts")
 	st, err := CheckKnownHosts(missing, "web1", key)
 	if err != nil || st != KnownHostsUnknown {

@@ -7,82 +7,23 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/sopsfleet/sopsfleet/internal/sshtest"
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
 
-// sshServer runs a real x/crypto/ssh server on 127.0.0.1 with the given
-// host keys and returns its address.
+// sshServer runs a real SSH server on 127.0.0.1 with the given host keys
+// and returns its address (see [sshtest.Server]).
 func sshServer(t *testing.T, keys ...crypto.Signer) string {
 	t.Helper()
-	cfg := &ssh.ServerConfig{
-		PasswordCallback: func(ssh.ConnMetadata, []byte) (*ssh.Permissions, error) {
-			return nil, errors.New("no")
-		},
-	}
-	for _, k := range keys {
-		s, err := ssh.NewSignerFromSigner(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.AddHostKey(s)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				if sc, chans, reqs, err := ssh.NewServerConn(c, cfg); err == nil {
-					go ssh.DiscardRequests(reqs)
-					for ch := range chans {
-						ch.Reject(ssh.Prohibited, "")
-					}
-					sc.Close()
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
-// silentServer accepts connections and never says a word.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() { close(done); ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { <-done; c.Close() }()
-		}
-	}()
-	return ln.Addr().String()
+	return sshtest.Server(t, keys...)
 }
 
 type hostKey struct {
@@ -93,19 +34,12 @@ type hostKey struct {
 
 func newHostKey(t *testing.T) hostKey {
 	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	priv, pub := sshtest.NewEd25519(t)
+	a, err := recipients.SSHPublicKeyToAge(pub)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := recipients.SSHPublicKeyToAge(sp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hostKey{priv, sp, a}
+	return hostKey{priv, pub, a}
 }
 
 // keyscanIO returns test streams whose $HOME is home.
@@ -244,7 +178,7 @@ func TestKeyscanFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	ecAddr := sshServer(t, ec)
-	silent := silentServer(t)
+	silent := sshtest.SilentServer(t)
 	home := t.TempDir()
 
 	ios, out, errOut := keyscanIO(home)
