@@ -179,7 +179,7 @@ type sarifLocation struct {
 
 type sarifPhysical struct {
 	ArtifactLocation sarifArtifact `json:"artifactLocation"`
-	Region           *sarifRegion  `json:"region,omitempty"`
+	Region           *sarifRegion  `json:"region"`
 }
 
 type sarifArtifact struct {
@@ -231,10 +231,10 @@ func WriteSARIF(w io.Writer, fs []Finding, version string) error {
 			}
 			art = sarifArtifact{URI: "file://" + uri}
 		}
-		loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: art}}
-		if f.Line > 0 {
-			loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Line}
-		}
+		// Code scanning shows a result only with a region (its SARIF
+		// rule GH1003): a finding on the whole file points at line 1.
+		loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: art,
+			Region: &sarifRegion{StartLine: max(f.Line, 1)}}}
 		run.Results = append(run.Results, sarifResult{
 			RuleID: string(f.Code), RuleIndex: idx, Level: f.Severity.String(),
 			Message: sarifText{msg}, Locations: []sarifLocation{loc},
