@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -218,15 +217,11 @@ func runConvertPublic(o *convertOptions) error {
 	var buf bytes.Buffer
 	switch {
 	case o.JSON:
-		if out == nil {
-			out = []convertedKey{}
-		}
-		b, err := json.MarshalIndent(out, "", "  ")
+		b, err := jsonArray(out)
 		if err != nil {
 			return failErr(err)
 		}
 		buf.Write(b)
-		buf.WriteByte('\n')
 	default:
 		for _, k := range out {
 			buf.WriteString(k.Age)

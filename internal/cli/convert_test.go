@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/ssh"
 )
 
 // vectorKey reads a throwaway test key of recipients/testdata/vectors.
@@ -253,4 +255,48 @@ func TestConvertPassphrasePrompt(t *testing.T) {
 	if !strings.Contains(errOut.String(), "no passphrase on standard input") {
 		t.Fatalf("stderr %q", errOut)
 	}
+}
+
+// --json prints labels as written (no \u003c for "<") and an empty array,
+// not null, when nothing converts.
+func TestConvertJSONLabels(t *testing.T) {
+	pub := strings.TrimSpace(string(vectorKey(t, "k01.pub")))
+	fields := strings.Fields(pub)
+	in := fields[0] + " " + fields[1] + " ops <ops@example.com> & co\n"
+	ios, out, errOut := TestIO(in)
+	if code := Run(ios, []string{"convert", "--json"}); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want := `[
+  {
+    "line": 1,
+    "label": "ops <ops@example.com> & co",
+    "ssh_type": "ssh-ed25519",
+    "ssh_fingerprint": "` + fingerprintOf(t, pub) + `",
+    "age": "` + vectorExpected(t, "k01.pub", "public") + `",
+    "source": "-"
+  }
+]
+`
+	if out.String() != want {
+		t.Fatalf("stdout:\n%s\nwant:\n%s", out, want)
+	}
+
+	ios, out, _ = TestIO(string(vectorKey(t, "rsa1.pub")) + string(vectorKey(t, "ecdsa1.pub")))
+	if code := Run(ios, []string{"convert", "--json"}); code != ExitFailure {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if out.String() != "[]\n" {
+		t.Fatalf("stdout %q, want []", out)
+	}
+}
+
+// fingerprintOf is ssh-keygen -l's fingerprint of an authorized_keys line.
+func fingerprintOf(t *testing.T, line string) string {
+	t.Helper()
+	pk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ssh.FingerprintSHA256(pk)
 }

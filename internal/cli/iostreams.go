@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 
@@ -69,3 +70,20 @@ func (s *IOStreams) OutColor() bool { return s.Color && s.OutTTY }
 
 // ErrColor reports whether stderr may be styled.
 func (s *IOStreams) ErrColor() bool { return s.Color && s.ErrTTY }
+
+// jsonArray renders items as an indented JSON array ending in a newline:
+// "[]" when there are none, never "null", and without HTML escaping, so that
+// labels such as "a<b>" read as written.
+func jsonArray[T any](items []T) ([]byte, error) {
+	if items == nil {
+		items = []T{}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(items); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

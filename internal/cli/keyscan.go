@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -167,15 +166,11 @@ func runKeyscan(o *keyscanOptions) error {
 	var buf bytes.Buffer
 	switch {
 	case o.JSON:
-		if out == nil {
-			out = []scannedHost{}
-		}
-		b, err := json.MarshalIndent(out, "", "  ")
+		b, err := jsonArray(out)
 		if err != nil {
 			return failErr(err)
 		}
 		buf.Write(b)
-		buf.WriteByte('\n')
 	case o.Labels:
 		for _, h := range out {
 			fmt.Fprintf(&buf, "%s  # %s\n", h.Age, h.Host)
@@ -200,11 +195,7 @@ func (o *keyscanOptions) reportKnownHosts(target string, hk *recipients.HostKey,
 	ios := o.g.IO
 	switch kr.Status {
 	case recipients.KnownHostsMatch:
-		where := path
-		if len(kr.Entries) > 0 {
-			where = fmt.Sprintf("%s:%d", kr.Entries[0].File, kr.Entries[0].Line)
-		}
-		ios.Infof("%s: host key %s matches %s", target, hk.Fingerprint, where)
+		ios.Infof("%s: host key %s matches %s", target, hk.Fingerprint, firstEntryPlace(path, kr))
 		return true
 	case recipients.KnownHostsMismatch:
 		for _, e := range kr.Entries {
@@ -215,11 +206,7 @@ func (o *keyscanOptions) reportKnownHosts(target string, hk *recipients.HostKey,
 		ios.Hintf("compare with the host's own key out of band (on the host: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub); if the change is expected, remove the old entry with: ssh-keygen -R %q", knownhosts.Normalize(hk.Address))
 		return false
 	case recipients.KnownHostsRevoked:
-		where := path
-		if len(kr.Entries) > 0 {
-			where = fmt.Sprintf("%s:%d", kr.Entries[0].File, kr.Entries[0].Line)
-		}
-		ios.Errorf("%s: the host presents %s, which %s marks @revoked; its recipient is not printed", target, hk.Fingerprint, where)
+		ios.Errorf("%s: the host presents %s, which %s marks @revoked; its recipient is not printed", target, hk.Fingerprint, firstEntryPlace(path, kr))
 		return false
 	default:
 		msg := fmt.Sprintf("%s: not in %s: trusting its host key on first use; compare %s with the host's own (on the host: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)",
@@ -231,6 +218,15 @@ func (o *keyscanOptions) reportKnownHosts(target string, hk *recipients.HostKey,
 		ios.Warnf("%s", msg)
 		return true
 	}
+}
+
+// firstEntryPlace is "FILE:LINE" of the first known_hosts line of kr, or
+// path when no line is known.
+func firstEntryPlace(path string, kr recipients.KnownHostsResult) string {
+	if len(kr.Entries) == 0 {
+		return path
+	}
+	return fmt.Sprintf("%s:%d", kr.Entries[0].File, kr.Entries[0].Line)
 }
 
 // knownHostsPath is --known-hosts, or ~/.ssh/known_hosts.

@@ -160,12 +160,12 @@ func TestKeyscanRevoked(t *testing.T) {
 	hk := newHostKey(t)
 	addr := sshServer(t, hk.priv)
 	home := t.TempDir()
-	writeKnownHosts(t, home, "@revoked * "+strings.TrimSpace(string(ssh.MarshalAuthorizedKey(hk.pub))))
+	kh := writeKnownHosts(t, home, "# comment", "@revoked * "+strings.TrimSpace(string(ssh.MarshalAuthorizedKey(hk.pub))))
 	ios, out, errOut := keyscanIO(home)
 	if code := Run(ios, []string{"keyscan", addr}); code != ExitFailure || out.Len() != 0 {
 		t.Fatalf("exit %d, stdout %q", code, out)
 	}
-	if !strings.Contains(errOut.String(), "marks @revoked") {
+	if !strings.Contains(errOut.String(), "which "+kh+":2 marks @revoked") {
 		t.Fatalf("stderr %q", errOut)
 	}
 }
