@@ -66,12 +66,11 @@ Exit status: 0 no errors (warnings allowed unless --strict), 1 findings,
 }
 
 func runCheck(opts *checkOptions) error {
-	if opts.JSON {
-		if opts.Format != "text" && opts.Format != "json" {
-			return usageErrorf("--json and --format %s cannot be used together", opts.Format)
-		}
-		opts.Format = "json"
+	format, err := withJSON(opts.JSON, opts.Format)
+	if err != nil {
+		return err
 	}
+	opts.Format = format
 	switch opts.Format {
 	case "text", "json", "github", "sarif":
 	default:
@@ -122,4 +121,16 @@ func runCheck(opts *checkOptions) error {
 		return errFindings
 	}
 	return nil
+}
+
+// withJSON applies --json, short for --format json, to format; another
+// --format with it is a usage error.
+func withJSON(json bool, format string) (string, error) {
+	if !json {
+		return format, nil
+	}
+	if format != "text" && format != "json" {
+		return "", usageErrorf("--json and --format %s cannot be used together", format)
+	}
+	return "json", nil
 }

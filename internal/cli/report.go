@@ -69,12 +69,9 @@ even that does not fit, the report is shown per recipient.
 }
 
 func runReport(opts *reportOptions) error {
-	format := opts.Format
-	if opts.JSON {
-		if format != "text" && format != "json" {
-			return usageErrorf("--json and --format %s cannot be used together", format)
-		}
-		format = "json"
+	format, err := withJSON(opts.JSON, opts.Format)
+	if err != nil {
+		return err
 	}
 	switch format {
 	case "text", "markdown", "json":
