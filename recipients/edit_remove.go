@@ -196,6 +196,11 @@ func (e *editor) removeOccurrences(occ []occurrence) error {
 	}
 	colls := make([]*yaml.Node, 0, len(items))
 	for coll := range items {
+		if coll.Kind == yaml.MappingNode && coll.Anchor != "" && 2*len(items[coll]) == len(coll.Content) {
+			// "gd: &gd {pgp: [...]}" losing its only field would be null,
+			// and "<<: *gd" (or any alias of it) would then break.
+			return &errUnclean{coll.Line, fmt.Sprintf("the anchored mapping &%s would be left empty: remove it and its uses by hand", coll.Anchor)}
+		}
 		colls = append(colls, coll)
 	}
 	sort.Slice(colls, func(i, j int) bool { return colls[i].Line < colls[j].Line })
