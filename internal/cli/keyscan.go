@@ -59,7 +59,12 @@ the exit status is 1; the other hosts are still printed.`,
 
   # JSON for scripts, with a short timeout and another known_hosts file
   sopsfleet keyscan --json --timeout 3s --known-hosts ./known_hosts web1`,
-		Args: cobra.MinimumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return errors.New("name at least one HOST[:PORT] to scan")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Targets = args
 			o.ctx = cmd.Context()
