@@ -11,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
+
+	"github.com/sopsfleet/sopsfleet/internal/atomicfile"
 )
 
 // GenerateReference renders the Markdown command reference, one file per
@@ -70,7 +72,7 @@ func WriteReference(dir string) error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if err := os.WriteFile(filepath.Join(dir, n), files[n], 0o644); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, n), files[n], atomicfile.Options{Perm: 0o644}); err != nil {
 			return err
 		}
 	}
