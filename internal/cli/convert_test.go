@@ -300,3 +300,74 @@ func fingerprintOf(t *testing.T, line string) string {
 	}
 	return ssh.FingerprintSHA256(pk)
 }
+
+// TestConvertVectorsCLI runs the command line on every row of expected.tsv as
+// ssh-to-age would be run, and compares standard output byte for byte with
+// what the reference printed: each recipient or identity on its own line.
+func TestConvertVectorsCLI(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "recipients", "testdata", "vectors", "expected.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
+		c := strings.Split(line, "\t")
+		if len(c) != 4 {
+			t.Fatalf("bad row %q", line)
+		}
+		rows++
+		input, mode, pass, expected := c[0], c[1], c[2], c[3]
+		t.Run(input+"/"+mode, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join("..", "..", "recipients", "testdata", "vectors", "keys", input)
+			args := []string{"ssh-to-age", path}
+			if mode == "private" {
+				args = []string{"ssh-to-age", "--private-key", path}
+			}
+			ios, out, errOut := TestIO("")
+			ios.Getenv = func(k string) string {
+				if k == passphraseEnv && pass != "-" {
+					return pass
+				}
+				return ""
+			}
+			code := Run(ios, args)
+			if expected == "unsupported" {
+				if code != ExitFailure || out.Len() != 0 {
+					t.Fatalf("exit %d, stdout %q; want 1 and nothing", code, out)
+				}
+				assertNoKeyMaterialCLI(t, errOut.String(), vectorKey(t, input))
+				return
+			}
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			want := strings.ReplaceAll(expected, ",", "\n") + "\n"
+			if out.String() != want {
+				t.Fatalf("stdout %q\nwant   %q", out, want)
+			}
+		})
+	}
+	if rows < 70 {
+		t.Fatalf("only %d rows", rows)
+	}
+}
+
+// assertNoKeyMaterialCLI fails when msg holds any 16-character run of the
+// key file's base64 data (fields of 40 characters or more: key blobs and
+// PEM lines, not key type names or comments).
+func assertNoKeyMaterialCLI(t *testing.T, msg string, key []byte) {
+	t.Helper()
+	for _, line := range strings.Split(string(key), "\n") {
+		for _, f := range strings.Fields(line) {
+			if len(f) < 40 || strings.HasPrefix(f, "-----") {
+				continue
+			}
+			for i := 0; i+16 <= len(f); i += 8 {
+				if strings.Contains(msg, f[i:i+16]) {
+					t.Fatalf("message contains key material %q:\n%s", f[i:i+16], msg)
+				}
+			}
+		}
+	}
+}
