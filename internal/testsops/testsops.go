@@ -64,19 +64,27 @@ func build() (string, error) {
 		return bin, nil
 	}
 	tmp := bin + ".tmp"
-	cmd := exec.Command("go", "build", "-o", tmp, Package)
-	cmd.Dir = root
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
+	if err := goBuild(root, tmp); err != nil {
 		os.Remove(tmp)
-		return "", fmt.Errorf("build sops: %v: %s", err, strings.TrimSpace(stderr.String()))
+		return "", err
 	}
 	// The rename makes the binary appear whole or not at all.
 	if err := os.Rename(tmp, bin); err != nil {
 		return "", err
 	}
 	return bin, nil
+}
+
+// goBuild builds the pinned sops into out (a variable for the tests).
+var goBuild = func(root, out string) error {
+	cmd := exec.Command("go", "build", "-o", out, Package)
+	cmd.Dir = root
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("build sops: %v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
 }
 
 func ok(bin string) bool {

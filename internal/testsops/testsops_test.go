@@ -1,11 +1,13 @@
 package testsops
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestBinIsCachedAndRuns(t *testing.T) {
@@ -33,20 +35,27 @@ func TestBinIsCachedAndRuns(t *testing.T) {
 	}
 }
 
-// Processes that find no binary build it once between them: the second
-// waits for the lock and then finds the binary.
+// Builders that find no binary build it once between them: the others wait
+// for the lock and then find the binary. (flock locks of separate opens
+// exclude each other within one process too, so goroutines stand in for
+// test binaries.)
 func TestBuildUnderLock(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds sops")
-	}
-	if _, err := Bin(); err != nil { // warm the go build cache
-		t.Fatal(err)
-	}
 	cache := t.TempDir()
 	t.Setenv("SOPSFLEET_TESTSOPS_CACHE", cache)
+	var mu sync.Mutex
+	builds := 0
+	real := goBuild
+	t.Cleanup(func() { goBuild = real })
+	goBuild = func(root, out string) error {
+		mu.Lock()
+		builds++
+		mu.Unlock()
+		time.Sleep(50 * time.Millisecond) // a slow build
+		return os.WriteFile(out, []byte("#!/bin/sh\necho sops 3.fake\n"), 0o755)
+	}
 	var wg sync.WaitGroup
-	bins := make([]string, 3)
-	errs := make([]error, 3)
+	bins := make([]string, 4)
+	errs := make([]error, 4)
 	for i := range bins {
 		wg.Add(1)
 		go func() { defer wg.Done(); bins[i], errs[i] = build() }()
@@ -57,8 +66,26 @@ func TestBuildUnderLock(t *testing.T) {
 			t.Fatalf("build %d: %q, %v", i, bins[i], errs[i])
 		}
 	}
+	if builds != 1 {
+		t.Errorf("%d builds, want 1", builds)
+	}
+	if !strings.HasPrefix(bins[0], cache) {
+		t.Errorf("binary %s outside the cache %s", bins[0], cache)
+	}
 	left, _ := filepath.Glob(filepath.Join(filepath.Dir(bins[0]), "*.tmp"))
 	if len(left) > 0 {
 		t.Errorf("temporary binaries left: %v", left)
+	}
+	// A failed build leaves nothing that looks like a binary.
+	t.Setenv("SOPSFLEET_TESTSOPS_CACHE", t.TempDir())
+	goBuild = func(root, out string) error {
+		os.WriteFile(out, []byte("half"), 0o755)
+		return errors.New("build failed")
+	}
+	if _, err := build(); err == nil {
+		t.Fatal("a failed build returns no error")
+	}
+	if b, err := build(); err == nil || b != "" {
+		t.Fatalf("after a failed build: %q, %v", b, err)
 	}
 }
