@@ -421,3 +421,13 @@ func TestTypeErrorsInPlainWords(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownKeyMessage: a key that is not in the file is said as a key,
+// not as a name.
+func TestUnknownKeyMessage(t *testing.T) {
+	c := loadFixture(t, "anchors_keys_list.yaml")
+	_, err := c.Lookup(keyG)
+	if !errors.Is(err, ErrUnknownName) || !strings.Contains(err.Error(), "no such recipient with the key \""+keyG+"\" in any creation rule") {
+		t.Errorf("err %v", err)
+	}
+}

@@ -192,6 +192,9 @@ func (c *Config) unknownName(name string) error {
 	if LooksSecret(name) {
 		return fmt.Errorf("%s: %w: the argument is a secret key (not repeated here): give the recipient's name or its public key", c.Path, ErrUnknownName)
 	}
+	if strings.HasPrefix(name, "age1") || strings.HasPrefix(name, "ssh-") {
+		return fmt.Errorf("%s: %w with the key %q in any creation rule", c.Path, ErrUnknownName, name)
+	}
 	best, bestLine, bestDist := "", 0, 3
 	var all []string
 	seen := map[string]bool{}
