@@ -52,7 +52,12 @@ func WriteFile(path string, data []byte, opts Options) (err error) {
 	dir := filepath.Dir(target)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(target)+".sopsfleet-*")
 	if err != nil {
-		return fmt.Errorf("create temporary file: %w", err)
+		// Name the folder, not the random temporary name.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("create a temporary file in %q: %w", dir, err)
 	}
 	defer func() {
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -239,8 +240,13 @@ func TestFailureRemovesTemp(t *testing.T) {
 func TestMissingFolder(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "no", "such", "file")
-	if err := WriteFile(p, []byte("x"), Options{}); err == nil {
-		t.Fatal("no error")
+	err := WriteFile(p, []byte("x"), Options{})
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("err = %v, want fs.ErrNotExist", err)
+	}
+	// The message names the folder, not a random temporary name.
+	if want := `create a temporary file in "` + filepath.Dir(p) + `": `; !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), ".sopsfleet-") {
+		t.Fatalf("err = %q, want it to start %q", err, want)
 	}
 	if got := entries(t, dir); len(got) != 0 {
 		t.Fatalf("folder holds %v", got)
