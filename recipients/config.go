@@ -295,7 +295,9 @@ func plainTypeError(msg string) string {
 	want := strings.TrimPrefix(m[3], "*")
 	list := strings.HasPrefix(want, "[]")
 	want = strings.TrimPrefix(want, "[]")
-	want = strings.TrimPrefix(want, "map[string]*")
+	if strings.HasPrefix(want, "map[") {
+		return fmt.Sprintf("found %s where a mapping is expected", found)
+	}
 	names := map[string][2]string{
 		"recipients.sopsConfigFile":   {"a mapping of creation_rules and other settings", ""},
 		"recipients.sopsCreationRule": {"a creation rule (a mapping)", "creation rules"},

@@ -407,12 +407,13 @@ func TestTypeErrorsInPlainWords(t *testing.T) {
 	cases := map[string]string{
 		"creation_rules: foo\n": ".sops.yaml:1: invalid .sops.yaml: found a string (foo) where a list of creation rules is expected",
 		"- a\n- b\n":            ".sops.yaml:1: invalid .sops.yaml: found a list where a mapping of creation_rules and other settings is expected",
-		"creation_rules:\n  - path_regex: a\n    shamir_threshold: two\n":          ".sops.yaml:3: invalid .sops.yaml: found a string (two) where a number is expected",
-		"creation_rules:\n  - key_groups:\n      - age: age1x\n":                   ".sops.yaml:3: invalid .sops.yaml: found a string (age1x) where a list of strings is expected",
-		"creation_rules:\n  - key_groups:\n      - kms: [arn:aws:kms:x]\n":         ".sops.yaml:3: invalid .sops.yaml: found a string (arn:aws...) where a kms key (a mapping with arn) is expected",
-		"creation_rules:\n  - key_groups: {age: [x]}\n":                            ".sops.yaml:2: invalid .sops.yaml: found a mapping where a list of key groups is expected",
-		"creation_rules:\n  - path_regex: a\n    mac_only_encrypted: maybe\n":      ".sops.yaml:3: invalid .sops.yaml: found a string (maybe) where true or false is expected",
-		"creation_rules:\n  - path_regex: a\n    key_groups:\n      - age: {x: 1}": ".sops.yaml:4: invalid .sops.yaml: found a mapping where a list of strings is expected",
+		"creation_rules:\n  - path_regex: a\n    shamir_threshold: two\n":                                ".sops.yaml:3: invalid .sops.yaml: found a string (two) where a number is expected",
+		"creation_rules:\n  - key_groups:\n      - age: age1x\n":                                         ".sops.yaml:3: invalid .sops.yaml: found a string (age1x) where a list of strings is expected",
+		"creation_rules:\n  - key_groups:\n      - kms: [arn:aws:kms:x]\n":                               ".sops.yaml:3: invalid .sops.yaml: found a string (arn:aws...) where a kms key (a mapping with arn) is expected",
+		"creation_rules:\n  - key_groups: {age: [x]}\n":                                                  ".sops.yaml:2: invalid .sops.yaml: found a mapping where a list of key groups is expected",
+		"creation_rules:\n  - key_groups:\n      - kms:\n          - arn: x\n            context: [a]\n": ".sops.yaml:5: invalid .sops.yaml: found a list where a mapping is expected",
+		"creation_rules:\n  - path_regex: a\n    mac_only_encrypted: maybe\n":                            ".sops.yaml:3: invalid .sops.yaml: found a string (maybe) where true or false is expected",
+		"creation_rules:\n  - path_regex: a\n    key_groups:\n      - age: {x: 1}":                       ".sops.yaml:4: invalid .sops.yaml: found a mapping where a list of strings is expected",
 	}
 	for text, want := range cases {
 		_, err := ParseConfig(".sops.yaml", []byte(text))
