@@ -120,6 +120,10 @@ func readConvertInputs(ios *IOStreams, args []string) ([]convertInput, error) {
 				return nil, usageErrorf("standard input (\"-\") given more than once")
 			}
 			stdinRead = true
+			if ios.InTTY {
+				// Without this, a bare "sopsfleet convert" seems to hang.
+				ios.Infof("reading keys from standard input; end with Ctrl-D")
+			}
 			data, err := io.ReadAll(ios.In)
 			if err != nil {
 				return nil, usageErrorf("read standard input: %v", err)

@@ -371,3 +371,28 @@ func assertNoKeyMaterialCLI(t *testing.T, msg string, key []byte) {
 		}
 	}
 }
+
+// On a terminal, reading standard input is announced (else the command seems
+// to hang); from a pipe, or with -q, it is not.
+func TestConvertStdinTerminalNotice(t *testing.T) {
+	const notice = "sopsfleet: reading keys from standard input; end with Ctrl-D\n"
+	for _, tc := range []struct {
+		tty  bool
+		args []string
+		want string
+	}{
+		{true, []string{"convert"}, notice},
+		{true, []string{"convert", "-"}, notice},
+		{true, []string{"-q", "convert"}, ""},
+		{false, []string{"convert"}, ""},
+	} {
+		ios, out, errOut := TestIO(string(vectorKey(t, "k01.pub")))
+		ios.InTTY = tc.tty
+		if code := Run(ios, tc.args); code != ExitOK || out.Len() == 0 {
+			t.Fatalf("%q: exit %d, stdout %q", tc.args, code, out)
+		}
+		if errOut.String() != tc.want {
+			t.Errorf("%q (tty %v): stderr %q, want %q", tc.args, tc.tty, errOut, tc.want)
+		}
+	}
+}
