@@ -47,10 +47,15 @@ func build() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir = filepath.Join(dir, hex.EncodeToString(h[:8]))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+	key := hex.EncodeToString(h[:8])
+	if err := os.MkdirAll(filepath.Join(dir, key), 0o755); err != nil {
+		// A read-only home (some CI sandboxes): the temporary folder.
+		dir = tempCacheDir()
+		if err := os.MkdirAll(filepath.Join(dir, key), 0o755); err != nil {
+			return "", err
+		}
 	}
+	dir = filepath.Join(dir, key)
 	bin := filepath.Join(dir, "sops")
 	if ok(bin) {
 		return bin, nil
@@ -101,7 +106,11 @@ func cacheDir() (string, error) {
 	if d, err := os.UserCacheDir(); err == nil {
 		return filepath.Join(d, "sopsfleet-testsops"), nil
 	}
-	return filepath.Join(os.TempDir(), fmt.Sprintf("sopsfleet-testsops-%d", os.Getuid())), nil
+	return tempCacheDir(), nil
+}
+
+func tempCacheDir() string {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("sopsfleet-testsops-%d", os.Getuid()))
 }
 
 // moduleRoot finds the folder of go.mod from the working folder (a test
