@@ -3,7 +3,6 @@ package rekey
 import (
 	"bytes"
 	"encoding/base64"
-	"io"
 	"strings"
 
 	"filippo.io/age/armor"
@@ -26,8 +25,7 @@ func encProblem(s *sopsfile.Stanza) string {
 		if !strings.HasPrefix(strings.TrimLeft(enc, " \t\r\n"), armor.Header) {
 			return "enc is not an armored age file"
 		}
-		data, err := io.ReadAll(armor.NewReader(strings.NewReader(enc)))
-		if err != nil || !bytes.HasPrefix(data, []byte(ageHeader)) {
+		if !ageArmored(enc) {
 			return "enc is not a valid armored age file"
 		}
 	case recipients.TypePGP:
@@ -41,6 +39,50 @@ func encProblem(s *sopsfile.Stanza) string {
 		}
 	}
 	return ""
+}
+
+var strictBase64 = base64.StdEncoding.Strict()
+
+// ageArmored reports whether enc is an armored age file as age's
+// armor.NewReader reads it (header line, lines of 64 base64 characters
+// but the last, footer line, only whitespace around) whose content begins
+// with the age header. It is that reader's checks without its 4 KiB buffer
+// per call, which made check a fifth slower.
+func ageArmored(enc string) bool {
+	rest := strings.TrimSpace(enc)
+	line, rest := cutLine(rest)
+	if line != armor.Header {
+		return false
+	}
+	var src [64]byte
+	var dst [48]byte
+	for first := true; ; first = false {
+		if rest == "" {
+			return false // no footer
+		}
+		line, rest = cutLine(rest)
+		if line == armor.Footer {
+			return !first && rest == ""
+		}
+		if line == "" || len(line) > len(src) {
+			return false
+		}
+		n, err := strictBase64.Decode(dst[:], src[:copy(src[:], line)])
+		if err != nil || first && !bytes.HasPrefix(dst[:n], []byte(ageHeader)) {
+			return false
+		}
+		if n < len(dst) {
+			// A short line is the last: the footer follows.
+			line, rest = cutLine(rest)
+			return line == armor.Footer && rest == ""
+		}
+	}
+}
+
+// cutLine splits s after its first line, without the "\n" or "\r\n".
+func cutLine(s string) (line, rest string) {
+	line, rest, _ = strings.Cut(s, "\n")
+	return strings.TrimSuffix(line, "\r"), rest
 }
 
 // checkEncs sets the Problem of every entry whose enc is malformed.

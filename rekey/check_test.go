@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -11,6 +12,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"filippo.io/age"
+	"filippo.io/age/armor"
 
 	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
 	"github.com/sopsfleet/sopsfleet/recipients"
@@ -942,5 +946,47 @@ creation_rules:
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestAgeArmored agrees with age's own armor reader (the one sops decrypts
+// with) on real and broken armored files.
+func TestAgeArmored(t *testing.T) {
+	var buf bytes.Buffer
+	aw := armor.NewWriter(&buf)
+	w, err := age.Encrypt(aw, ckKey(t, "alice").Recipient())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(make([]byte, 32)); err != nil || w.Close() != nil || aw.Close() != nil {
+		t.Fatal("age encrypt failed")
+	}
+	good := buf.String()
+	lines := strings.Split(strings.TrimSpace(good), "\n")
+	cases := map[string]string{
+		"as written":         good,
+		"no final newline":   strings.TrimSpace(good),
+		"crlf":               strings.ReplaceAll(good, "\n", "\r\n"),
+		"blank lines around": "\n\n" + good + "\n  \n",
+		"no footer":          strings.Join(lines[:len(lines)-1], "\n"),
+		"no header":          strings.Join(lines[1:], "\n"),
+		"bad character":      strings.Replace(good, lines[1][:4], lines[1][:3]+"!", 1),
+		"short middle line":  strings.Replace(good, lines[1], lines[1][:60], 1),
+		"long line":          strings.Replace(good, lines[1], lines[1]+"AAAA", 1),
+		"empty line inside":  strings.Replace(good, lines[1]+"\n", lines[1]+"\n\n", 1),
+		"trailing data":      good + "x\n",
+		"not age inside":     "-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n",
+		"header only":        "-----BEGIN AGE ENCRYPTED FILE-----\n-----END AGE ENCRYPTED FILE-----\n",
+		"padding mid-line":   strings.Replace(good, lines[1], lines[1][:62]+"==", 1),
+	}
+	for name, enc := range cases {
+		data, err := io.ReadAll(armor.NewReader(strings.NewReader(enc)))
+		want := err == nil && bytes.HasPrefix(data, []byte(ageHeader))
+		if got := ageArmored(enc); got != want {
+			t.Errorf("%s: ageArmored %v, age's reader %v (%v)", name, got, want, err)
+		}
+	}
+	if !ageArmored(good) {
+		t.Error("a real age file is refused")
 	}
 }
