@@ -109,7 +109,9 @@ func cacheDir() (string, error) {
 	return tempCacheDir(), nil
 }
 
-func tempCacheDir() string {
+// tempCacheDir is the cache folder of last resort (a variable for the
+// tests).
+var tempCacheDir = func() string {
 	return filepath.Join(os.TempDir(), fmt.Sprintf("sopsfleet-testsops-%d", os.Getuid()))
 }
 

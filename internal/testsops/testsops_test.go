@@ -76,6 +76,18 @@ func TestBuildUnderLock(t *testing.T) {
 	if len(left) > 0 {
 		t.Errorf("temporary binaries left: %v", left)
 	}
+	// A cache folder that cannot be made: the temporary folder instead.
+	blocker := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(blocker, nil, 0o644)
+	t.Setenv("SOPSFLEET_TESTSOPS_CACHE", filepath.Join(blocker, "cache"))
+	fallback := t.TempDir()
+	realTemp := tempCacheDir
+	t.Cleanup(func() { tempCacheDir = realTemp })
+	tempCacheDir = func() string { return fallback }
+	if b, err := build(); err != nil || !strings.HasPrefix(b, fallback) {
+		t.Fatalf("with an unusable cache folder: %q, %v", b, err)
+	}
+
 	// A failed build leaves nothing that looks like a binary.
 	t.Setenv("SOPSFLEET_TESTSOPS_CACHE", t.TempDir())
 	goBuild = func(root, out string) error {
