@@ -278,16 +278,13 @@ func blankMetadata(data []byte) []byte {
 // value, a block scalar, flow style, quoting, anchors, a plain comment)
 // answers false, and the full walk decides.
 func allEncryptedYAML(data []byte) bool {
-	for len(data) > 0 {
-		var line []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			line, data = data, nil
-		}
-		if !simpleEncryptedLine(string(bytes.TrimRight(line, "\r"))) {
+	text := string(data) // one conversion, not one per line
+	for text != "" {
+		line, rest, _ := strings.Cut(text, "\n")
+		if !simpleEncryptedLine(strings.TrimRight(line, "\r")) {
 			return false
 		}
+		text = rest
 	}
 	return true
 }
