@@ -212,6 +212,19 @@ func TestConvertPassphrasePrompt(t *testing.T) {
 		t.Fatalf("prompt: %q", errOut)
 	}
 
+	// A key piped in on standard input, with a terminal on stderr: the
+	// passphrase is still asked for (on the terminal, not from the pipe).
+	ios, out, errOut = TestIO(string(vectorKey(t, "k25")))
+	ios.ErrTTY = true
+	asked = 0
+	ios.ReadPassword = func() ([]byte, error) { asked++; return []byte("pass25"), nil }
+	if code := Run(ios, []string{"convert", "--private-key"}); code != ExitOK || asked != 1 || out.String() != want {
+		t.Fatalf("piped key: exit %d, asked %d, stdout %q, stderr %q", code, asked, out, errOut)
+	}
+	if !strings.Contains(errOut.String(), "Enter passphrase for stdin: ") {
+		t.Fatalf("prompt: %q", errOut)
+	}
+
 	// $SSH_TO_AGE_PASSPHRASE wins over the prompt.
 	ios, out, _ = TestIO("")
 	ios.InTTY = true

@@ -9,7 +9,7 @@ import (
 // passphrase finds the passphrase of the encrypted private key named name:
 // the first line of standard input with --passphrase-stdin, else
 // $SSH_TO_AGE_PASSPHRASE (as ssh-to-age), else a no-echo prompt on the
-// terminal. The caller clears the returned bytes.
+// terminal (when standard input or standard error is one). The caller clears the returned bytes.
 func (o *convertOptions) passphrase(name string) ([]byte, error) {
 	ios := o.g.IO
 	if o.PassphraseStdin {
@@ -26,7 +26,9 @@ func (o *convertOptions) passphrase(name string) ([]byte, error) {
 			return []byte(p), nil
 		}
 	}
-	if ios.InTTY && ios.ReadPassword != nil {
+	// The prompt is read from the terminal itself, so a key piped in on
+	// standard input can still be unlocked when stderr is a terminal.
+	if (ios.InTTY || ios.ErrTTY) && ios.ReadPassword != nil {
 		fmt.Fprintf(ios.ErrOut, "Enter passphrase for %s: ", name)
 		p, err := ios.ReadPassword()
 		fmt.Fprintln(ios.ErrOut)
