@@ -120,7 +120,12 @@ func replace(path string, data []byte, opts Options) (dir string, err error) {
 	dir = filepath.Dir(target)
 	tmp, err := os.CreateTemp(dir, TempPrefix+filepath.Base(target)+TempMarker+"*")
 	if err != nil {
-		return "", fmt.Errorf("create temporary file: %w", err)
+		// Name the folder, not the random temporary name.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", fmt.Errorf("create a temporary file in %q: %w", dir, err)
 	}
 	defer func() {
 		if err != nil {

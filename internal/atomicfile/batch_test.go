@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -126,4 +127,12 @@ func batchAssertNoTemp(t *testing.T, dir string) {
 		}
 		return nil
 	})
+}
+
+func TestBatchMissingFolder(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "gone", "a.yaml")
+	err := NewBatch().WriteFile(p, []byte("x"), Options{})
+	if err == nil || !strings.HasPrefix(err.Error(), `create a temporary file in "`+filepath.Dir(p)+`": `) || strings.Contains(err.Error(), TempMarker) {
+		t.Fatalf("err = %v", err)
+	}
 }
