@@ -12,7 +12,6 @@
 package atomicfile
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -34,63 +33,15 @@ type Options struct {
 	Expect []byte
 }
 
-// WriteFile atomically replaces the file at path with data.
-func WriteFile(path string, data []byte, opts Options) (err error) {
-	target, err := resolve(path)
+// WriteFile atomically replaces the file at path with data, then fsyncs its
+// folder so that the rename survives a crash (best effort: not every file
+// system can sync a folder). [Batch] shares the replacing with it.
+func WriteFile(path string, data []byte, opts Options) error {
+	dir, err := replace(path, data, opts)
 	if err != nil {
 		return err
 	}
-	perm := opts.Perm
-	if perm == 0 {
-		perm = 0o644
-	}
-	if st, err := os.Stat(target); err == nil {
-		perm = st.Mode().Perm()
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	dir := filepath.Dir(target)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(target)+".sopsfleet-*")
-	if err != nil {
-		// Name the folder, not the random temporary name.
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("create a temporary file in %q: %w", dir, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(perm); err != nil {
-		return err
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if opts.Expect != nil {
-		cur, rerr := os.ReadFile(target)
-		if rerr != nil || !bytes.Equal(cur, opts.Expect) {
-			err = fmt.Errorf("%s: %w", path, ErrChanged)
-			return err
-		}
-	}
-	if err = os.Rename(tmp.Name(), target); err != nil {
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync() // best effort: not every file system supports syncing a folder
-		d.Close()
-	}
+	syncDir(dir)
 	return nil
 }
 
