@@ -124,20 +124,45 @@ func readConvertInputs(ios *IOStreams, args []string) ([]convertInput, error) {
 				// Without this, a bare "sopsfleet convert" seems to hang.
 				ios.Infof("reading keys from standard input; end with Ctrl-D")
 			}
-			data, err := io.ReadAll(ios.In)
+			data, err := readAtMost(ios.In)
 			if err != nil {
 				return nil, usageErrorf("read standard input: %v", err)
 			}
 			ins = append(ins, convertInput{arg: "-", name: "stdin", data: data})
 			continue
 		}
-		data, err := os.ReadFile(a)
+		data, err := readFileAtMost(a)
 		if err != nil {
 			return nil, usageErr(readErr(a, err))
 		}
 		ins = append(ins, convertInput{arg: a, name: a, data: data})
 	}
 	return ins, nil
+}
+
+// maxConvertInput bounds one input: key files are small, and a mistaken
+// argument such as /dev/zero must not eat all memory. Tests lower it.
+var maxConvertInput = 64 << 20
+
+// readAtMost reads r to the end, or fails once it passes maxConvertInput.
+func readAtMost(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, int64(maxConvertInput)+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxConvertInput {
+		return nil, fmt.Errorf("larger than %d bytes: not a key file", maxConvertInput)
+	}
+	return data, nil
+}
+
+func readFileAtMost(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readAtMost(f)
 }
 
 // readErr describes a file that cannot be read, without Go's "open …:" noise.

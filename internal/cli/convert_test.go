@@ -409,3 +409,40 @@ func TestConvertStdinTerminalNotice(t *testing.T) {
 		}
 	}
 }
+
+// zeros is an endless input, like /dev/zero.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// An endless or huge input is refused once past the bound, not read into
+// memory to the end.
+func TestConvertInputBound(t *testing.T) {
+	old := maxConvertInput
+	maxConvertInput = 4096
+	t.Cleanup(func() { maxConvertInput = old })
+
+	ios, out, errOut := TestIO("")
+	ios.In = zeros{}
+	if code := Run(ios, []string{"convert"}); code != ExitUsage || out.Len() != 0 {
+		t.Fatalf("stdin: exit %d, stdout %q", code, out)
+	}
+	if errOut.String() != "sopsfleet: error: read standard input: larger than 4096 bytes: not a key file\n" {
+		t.Fatalf("stderr %q", errOut)
+	}
+
+	big := writeTemp(t, t.TempDir(), "big.pub", []byte(strings.Repeat("# padding\n", 500)+string(vectorKey(t, "k01.pub"))), 0o644)
+	ios, out, errOut = TestIO("")
+	if code := Run(ios, []string{"convert", big}); code != ExitUsage || out.Len() != 0 {
+		t.Fatalf("file: exit %d, stdout %q", code, out)
+	}
+	if !strings.Contains(errOut.String(), "larger than 4096 bytes") {
+		t.Fatalf("stderr %q", errOut)
+	}
+	// At the bound, still read.
+	maxConvertInput = 5000 + len(vectorKey(t, "k01.pub"))
+	ios, out, errOut = TestIO("")
+	if code := Run(ios, []string{"convert", big}); code != ExitOK || out.Len() == 0 {
+		t.Fatalf("at the bound: exit %d, stderr %q", code, errOut)
+	}
+}
