@@ -232,6 +232,12 @@ func runConvertPublic(o *convertOptions) error {
 	// A single key that cannot be converted is an error, not a warning.
 	if len(out) == 0 && bad == 0 && len(skipped) == 1 {
 		s := skipped[0]
+		if o.JSON {
+			// Scripts get an array whatever happens, as for several keys.
+			if err := writeConvertOutput(o, []byte("[]\n"), 0o644); err != nil {
+				return err
+			}
+		}
 		return failErr(fmt.Errorf("%s:%d: %v", s.name, s.le.Line, s.le.Err))
 	}
 	for _, s := range skipped {
