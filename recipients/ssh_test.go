@@ -53,7 +53,7 @@ func loadVectors(t *testing.T) []vector {
 	return vs
 }
 
-func readVectorKey(t *testing.T, name string) []byte {
+func readVectorKey(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata/vectors/keys", name))
 	if err != nil {
@@ -608,4 +608,34 @@ func BenchmarkParseSSHKeysKnownHosts(b *testing.B) {
 			b.Fatal(len(keys), err)
 		}
 	}
+}
+
+// FuzzSSHPrivateKeyToAge feeds mangled private keys to the converter: it must
+// not panic, an identity it returns must be one age accepts, and no error may
+// quote the key's base64 body (the reference tool prints the whole key).
+func FuzzSSHPrivateKeyToAge(f *testing.F) {
+	for _, name := range []string{"k01", "k25", "rsa1", "ecdsa1"} {
+		f.Add(readVectorKey(f, name))
+	}
+	// No passphrase: a mutated bcrypt round count would make each run take
+	// minutes; encrypted keys stop at ErrPassphraseNeeded after their clear
+	// header is parsed, which is the part worth fuzzing.
+	f.Fuzz(func(t *testing.T, data []byte) {
+		id, err := SSHPrivateKeyToAge(data, nil)
+		if err == nil {
+			if _, perr := age.ParseX25519Identity(id.String()); perr != nil {
+				t.Fatalf("age rejects the identity: %v", perr)
+			}
+			return
+		}
+		// Only the base64 body is key material; the armour lines are not
+		// (an unknown PEM type is quoted on purpose).
+		var body []string
+		for _, line := range strings.Split(string(data), "\n") {
+			if !strings.HasPrefix(strings.TrimSpace(line), "-----") {
+				body = append(body, line)
+			}
+		}
+		assertNoKeyMaterial(t, err.Error(), []byte(strings.Join(body, "\n")))
+	})
 }
