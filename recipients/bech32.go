@@ -167,8 +167,17 @@ func ValidateAgeRecipient(s string) error {
 		// Never quote a secret key.
 		return errors.New("age recipient: this is an age secret key (AGE-SECRET-KEY-…), not a recipient; use its public key \"age1…\"")
 	}
+	if strings.HasPrefix(strings.ToUpper(s), "AGE-PLUGIN-") {
+		// A plugin identity may hold secret material too: never quote it.
+		return errors.New("age recipient: this is an age plugin identity (AGE-PLUGIN-…), not a recipient")
+	}
 	if strings.HasPrefix(s, "ssh-") {
 		return fmt.Errorf("age recipient %q: is an SSH key; convert it with 'sopsfleet convert'", truncateForMessage(s))
+	}
+	// The prefix is checked before the checksum: "agf1…" is a wrong prefix,
+	// not a typo somewhere in the key.
+	if i := strings.LastIndexByte(s, '1'); i > 0 && strings.ToLower(s[:i]) != "age" {
+		return fmt.Errorf("age recipient %q: wrong prefix %q, want \"age1…\" (plugin and post-quantum recipients are not X25519 recipients)", s, s[:i+1])
 	}
 	hrp, data, err := bech32Decode(s)
 	switch {

@@ -120,6 +120,8 @@ func TestValidateAgeRecipient(t *testing.T) {
 		{good[:20] + strings.ToUpper(good[20:]), "mixes upper and lower case"},
 		{short, "wrong length: 31-byte key, want 32"},
 		{other, `wrong prefix "agx1"`},
+		// A wrong prefix is named even though the checksum is then wrong too.
+		{"agf1" + good[4:], `wrong prefix "agf1"`},
 		{" " + good, "white space"},
 		{"age1", "not bech32"},
 		{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBoPJsHzG+STOamBdOqjr6ydnVD9X6r1RrGv4xnEcx0K", "sopsfleet convert"},
@@ -146,6 +148,12 @@ func TestValidateAgeRecipient(t *testing.T) {
 	err := ValidateAgeRecipient(id.String())
 	if err == nil || strings.Contains(err.Error(), id.String()[16:]) {
 		t.Fatalf("secret key: %v", err)
+	}
+	// So is a plugin identity, which may carry secret material.
+	const plugin = "AGE-PLUGIN-YUBIKEY-1QQQQQQQQQQQQQQQQQQQQQQQ"
+	err = ValidateAgeRecipient(plugin)
+	if err == nil || strings.Contains(err.Error(), plugin[19:]) {
+		t.Fatalf("plugin identity: %v", err)
 	}
 }
 

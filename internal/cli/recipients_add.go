@@ -152,13 +152,8 @@ func (o *recipientsAddOptions) recipient() (recipients.Key, error) {
 			return recipients.Key{}, usageErrorf("the recipient is a secret key (not repeated here): give its public key (age1…, from age-keygen -y)")
 		}
 		if err := recipients.ValidateAgeRecipient(s); err != nil {
-			if hrp := bech32Prefix(s); hrp != "" && !strings.EqualFold(hrp, "age1") && !strings.HasPrefix(strings.ToUpper(s), "AGE-SECRET-KEY-") && !strings.HasPrefix(s, "ssh-") {
-				// The checksum covers the prefix: name the prefix rather
-				// than a bad checksum.
-				return recipients.Key{}, usageErrorf("age recipient %q: wrong prefix %q, want \"age1…\" (X25519 recipients only)", s, hrp)
-			}
 			if strings.HasPrefix(s, "ssh-") {
-				return recipients.Key{}, usageErrorf("%v\nhint: give an SSH key with --ssh-key FILE", err)
+				err = withHint(err, "give an SSH public key file with --ssh-key FILE")
 			}
 			return recipients.Key{}, usageErr(err)
 		}
@@ -207,14 +202,4 @@ func (o *recipientsAddOptions) scan() (recipients.Key, error) {
 	}
 	ios.Infof("%s: %s %s is %s", o.Keyscan, hk.Key.Type(), hk.Fingerprint, hk.Age)
 	return recipients.Key{Type: recipients.TypeAge, ID: hk.Age}, nil
-}
-
-// bech32Prefix returns the human-readable part of a bech32 string with its
-// separator ("age1" for "age1…"), or "" when s has none.
-func bech32Prefix(s string) string {
-	i := strings.LastIndexByte(s, '1')
-	if i < 1 {
-		return ""
-	}
-	return s[:i+1]
 }
