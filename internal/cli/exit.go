@@ -69,3 +69,27 @@ func printable(err error) string {
 	}
 	return err.Error()
 }
+
+// hintedError carries hints to print, as "sopsfleet: hint: …" lines, right
+// after the error they belong to.
+type hintedError struct {
+	err   error
+	hints []string
+}
+
+func (e *hintedError) Error() string { return e.err.Error() }
+func (e *hintedError) Unwrap() error { return e.err }
+
+// withHint attaches hints to err.
+func withHint(err error, hints ...string) error {
+	return &hintedError{err: err, hints: hints}
+}
+
+// hintsOf returns the hints attached to err, if any.
+func hintsOf(err error) []string {
+	var he *hintedError
+	if errors.As(err, &he) {
+		return he.hints
+	}
+	return nil
+}

@@ -36,7 +36,7 @@ add and remove then update the encrypted files whose recipients changed
 unless --no-updatekeys.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return usageErrorf("missing subcommand: list, add, remove or rename\nsee 'sopsfleet recipients --help'")
+			return usageErr(withHint(errors.New("missing subcommand: list, add, remove or rename"), "see 'sopsfleet recipients --help'"))
 		},
 	}
 	cmd.AddCommand(

@@ -42,10 +42,13 @@ func Run(ios *IOStreams, args []string) int {
 		return ExitOK
 	}
 	if strings.HasPrefix(err.Error(), "unknown command ") {
-		err = usageErrorf("%v\nsee 'sopsfleet --help'", err)
+		err = usageErr(withHint(err, "see 'sopsfleet --help'"))
 	}
 	if msg := printable(err); msg != "" {
 		ios.Errorf("%s", msg)
+	}
+	for _, h := range hintsOf(err) {
+		ios.Hintf("%s", h)
 	}
 	return exitCode(err)
 }
@@ -81,7 +84,7 @@ file is encrypted to exactly the recipients .sops.yaml asks for.`,
 
 	// Usage is printed only for flag errors, as a usage error (exit 2).
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return usageErr(fmt.Errorf("%w\nsee '%s --help'", err, cmd.CommandPath()))
+		return usageErr(withHint(err, fmt.Sprintf("see '%s --help'", cmd.CommandPath())))
 	})
 
 	root.AddCommand(
@@ -109,7 +112,7 @@ func wrapArgs(c *cobra.Command) {
 				if errors.As(err, &ee) {
 					return err
 				}
-				return usageErr(fmt.Errorf("%w\nsee '%s --help'", err, cmd.CommandPath()))
+				return usageErr(withHint(err, fmt.Sprintf("see '%s --help'", cmd.CommandPath())))
 			}
 			return nil
 		}

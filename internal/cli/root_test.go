@@ -74,10 +74,10 @@ func TestExitCodes(t *testing.T) {
 		stderr string
 	}{
 		{[]string{"--version"}, ExitOK, ""},
-		{[]string{"--bogus"}, ExitUsage, "sopsfleet: error: unknown flag: --bogus\nsee 'sopsfleet --help'\n"},
-		{[]string{"convert", "--bogus"}, ExitUsage, "sopsfleet: error: unknown flag: --bogus\nsee 'sopsfleet convert --help'\n"},
-		{[]string{"frobnicate"}, ExitUsage, "sopsfleet: error: unknown command \"frobnicate\" for \"sopsfleet\"\nsee 'sopsfleet --help'\n"},
-		{[]string{"keyscan"}, ExitUsage, "sopsfleet: error: name at least one HOST[:PORT] to scan\nsee 'sopsfleet keyscan --help'\n"},
+		{[]string{"--bogus"}, ExitUsage, "sopsfleet: error: unknown flag: --bogus\nsopsfleet: hint: see 'sopsfleet --help'\n"},
+		{[]string{"convert", "--bogus"}, ExitUsage, "sopsfleet: error: unknown flag: --bogus\nsopsfleet: hint: see 'sopsfleet convert --help'\n"},
+		{[]string{"frobnicate"}, ExitUsage, "sopsfleet: error: unknown command \"frobnicate\" for \"sopsfleet\"\nsopsfleet: hint: see 'sopsfleet --help'\n"},
+		{[]string{"keyscan"}, ExitUsage, "sopsfleet: error: name at least one HOST[:PORT] to scan\nsopsfleet: hint: see 'sopsfleet keyscan --help'\n"},
 		{[]string{"convert", "/no/such/file"}, ExitUsage, "sopsfleet: error: read \"/no/such/file\": no such file or directory\n"},
 		{[]string{"convert"}, ExitFailure, "sopsfleet: error: no SSH public key found in stdin\n"},
 	} {
