@@ -173,9 +173,6 @@ func recipientReason(err error) string {
 	if i := strings.LastIndex(msg, ": "); i >= 0 {
 		msg = msg[i+2:]
 	}
-	if strings.Contains(msg, "%!") {
-		msg = "not a valid recipient"
-	}
 	return msg
 }
 
@@ -191,7 +188,7 @@ func suggest(s string, candidates []string) string {
 	norm := strings.NewReplacer("-", "_", " ", "_").Replace(strings.ToLower(s))
 	best, bestD := "", 4
 	for _, c := range candidates {
-		d := editDistance(norm, c)
+		d := recipients.EditDistance(norm, c)
 		if d < bestD {
 			best, bestD = c, d
 		}
@@ -200,24 +197,4 @@ func suggest(s string, candidates []string) string {
 		return "path_regex"
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

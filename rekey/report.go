@@ -247,7 +247,7 @@ func (r *Report) Find(name string) (int, []string) {
 		if rc.Name == "" {
 			continue
 		}
-		d := editDistance(strings.ToLower(name), strings.ToLower(rc.Name))
+		d := recipients.EditDistance(strings.ToLower(name), strings.ToLower(rc.Name))
 		if d <= max(2, len(name)/3) || strings.Contains(strings.ToLower(rc.Name), strings.ToLower(name)) {
 			cands = append(cands, cand{rc.Name, d})
 		}
