@@ -70,8 +70,8 @@ func prepareConfigChange(g *globalOptions, ch *configChange) (apply func() error
 	if ch.NoUpdatekeys {
 		if len(affected) > 0 {
 			return func() error {
-				g.IO.Hintf("%d %s now differ from %s: run 'sopsfleet updatekeys' to re-encrypt %s",
-					len(affected), ukPlural(len(affected), "file", "files"), filepath.Base(ch.ConfigPath), ukPlural(len(affected), "it", "them"))
+				g.IO.Hintf("%d %s from %s: run 'sopsfleet updatekeys' to re-encrypt %s",
+					len(affected), ukPlural(len(affected), "file now differs", "files now differ"), filepath.Base(ch.ConfigPath), ukPlural(len(affected), "it", "them"))
 				return nil
 			}, nil
 		}
