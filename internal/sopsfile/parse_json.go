@@ -224,7 +224,8 @@ func (p *jsonParser) skip(depth int) error {
 		}
 	done:
 		if !json.Valid(p.data[start:p.pos]) {
-			return p.fail("invalid value %q", p.data[start:p.pos])
+			// The text is not quoted: it may be a plaintext secret.
+			return p.fail("invalid JSON value (%d bytes, not a string, number, true, false or null)", p.pos-start)
 		}
 		return nil
 	}

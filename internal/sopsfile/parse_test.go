@@ -227,3 +227,19 @@ func TestUnescapeJSON(t *testing.T) {
 		}
 	}
 }
+
+// A syntax error in a JSON file never quotes the offending text: an
+// unquoted plaintext value would end up in the message.
+func TestParseJSONErrorNeverQuotesData(t *testing.T) {
+	data := []byte("{\n  \"password\": hunter2secret,\n  \"sops\": {}\n}\n")
+	_, err := Parse("x.json", data)
+	if err == nil {
+		t.Fatal("invalid JSON accepted")
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("error quotes the value: %v", err)
+	}
+	if !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("error does not name the line: %v", err)
+	}
+}
