@@ -1,21 +1,18 @@
 package recipients
 
 import (
+	"github.com/sopsfleet/sopsfleet/internal/testsops"
+
 	"os"
 	"path/filepath"
 	"testing"
 )
 
-// corpusDir is the shared corpus of public .sops.yaml files (not part of the
-// repository: the tests skip when it is absent).
-var corpusDir = filepath.Join("..", "..", "shared", "corpus", "sops-yaml")
-
-// corpusFiles returns the corpus files, or skips the test.
+// corpusFiles returns the shared corpus of public .sops.yaml files (not
+// part of the repository), or skips the test when it is absent.
 func corpusFiles(t *testing.T) []string {
 	t.Helper()
-	if _, err := os.Stat(corpusDir); err != nil {
-		t.Skipf("corpus not available: %v", err)
-	}
+	corpusDir := testsops.Corpus(t, "sops-yaml")
 	files, err := filepath.Glob(filepath.Join(corpusDir, "*.yaml"))
 	more, _ := filepath.Glob(filepath.Join(corpusDir, "*.yml"))
 	files = append(files, more...)

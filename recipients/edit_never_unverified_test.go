@@ -1,6 +1,8 @@
 package recipients
 
 import (
+	"github.com/sopsfleet/sopsfleet/internal/testsops"
+
 	"errors"
 	"os"
 	"path/filepath"
@@ -15,7 +17,7 @@ import (
 // (that error asks the user to report a bug).
 func TestEditsNeverFailVerification(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "config", "*.yaml"))
-	if _, err := os.Stat(corpusDir); err == nil {
+	if corpusDir, ok := testsops.CorpusDir("sops-yaml"); ok {
 		more, _ := filepath.Glob(filepath.Join(corpusDir, "*.y*ml"))
 		files = append(files, more...)
 	}

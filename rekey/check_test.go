@@ -1,6 +1,8 @@
 package rekey
 
 import (
+	"github.com/sopsfleet/sopsfleet/internal/testsops"
+
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -515,10 +517,7 @@ func TestCheckNamedFiles(t *testing.T) {
 // TestCheckCorpus runs the scan over real-world files: no crash, every
 // file's recipients read.
 func TestCheckCorpus(t *testing.T) {
-	dir := "../../shared/corpus/encrypted"
-	if _, err := os.Stat(dir); err != nil {
-		t.Skip("corpus not available")
-	}
+	dir := testsops.Corpus(t, "encrypted")
 	fx := newCkRepo(t)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -588,10 +587,10 @@ func TestCheckCorpus(t *testing.T) {
 // TestLintCorpusConfigs lints the real-world .sops.yaml files: no crash,
 // every finding names a line and has a hint.
 func TestLintCorpusConfigs(t *testing.T) {
-	dir := "../../shared/corpus/sops-yaml"
+	dir := testsops.Corpus(t, "sops-yaml")
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		t.Skip("corpus not available")
+		t.Fatal(err)
 	}
 	n := 0
 	for _, e := range entries {

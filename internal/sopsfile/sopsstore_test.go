@@ -1,6 +1,8 @@
 package sopsfile
 
 import (
+	"github.com/sopsfleet/sopsfleet/internal/testsops"
+
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,14 +18,10 @@ import (
 	sopsyaml "github.com/getsops/sops/v3/stores/yaml"
 )
 
-const corpusDir = "../../../shared/corpus/encrypted"
-
 // corpusFiles lists the real-world corpus, skipping the test when absent.
 func corpusFiles(t testing.TB) []string {
 	t.Helper()
-	if _, err := os.Stat(corpusDir); err != nil {
-		t.Skipf("corpus not available: %v", err)
-	}
+	corpusDir := testsops.Corpus(t, "encrypted")
 	ents, err := os.ReadDir(corpusDir)
 	if err != nil {
 		t.Fatal(err)
