@@ -1,8 +1,9 @@
 package cli
 
-// CONTRACT (issue 4, onboarding/retirement, owns this file): recipients
-// add/remove (issue 3) call prepareConfigChange before they write
-// .sops.yaml, and run the returned apply function after the write.
+// Onboarding and retirement in one command: recipients add/remove call
+// prepareConfigChange before they write .sops.yaml (so that nothing is
+// written when an affected file cannot be opened), and run the returned
+// apply function after the write to update exactly the affected files.
 
 import (
 	"context"
