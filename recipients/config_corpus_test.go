@@ -1,11 +1,11 @@
 package recipients
 
 import (
-	"github.com/sopsfleet/sopsfleet/internal/testsops"
-
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/sopsfleet/sopsfleet/internal/testsops"
 )
 
 // corpusFiles returns the shared corpus of public .sops.yaml files (not

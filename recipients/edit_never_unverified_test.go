@@ -1,13 +1,13 @@
 package recipients
 
 import (
-	"github.com/sopsfleet/sopsfleet/internal/testsops"
-
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sopsfleet/sopsfleet/internal/testsops"
 )
 
 // TestEditsNeverFailVerification: over every fixture (and the shared corpus

@@ -1,8 +1,6 @@
 package rekey
 
 import (
-	"github.com/sopsfleet/sopsfleet/internal/testsops"
-
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -19,6 +17,7 @@ import (
 	"filippo.io/age/armor"
 
 	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
+	"github.com/sopsfleet/sopsfleet/internal/testsops"
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
 

@@ -1,8 +1,6 @@
 package sopsfile
 
 import (
-	"github.com/sopsfleet/sopsfleet/internal/testsops"
-
 	"bytes"
 	"fmt"
 	"io"
@@ -12,6 +10,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/sopsfleet/sopsfleet/internal/testsops"
 )
 
 // treeString renders an mnode with its lines, for comparisons.

@@ -1,8 +1,6 @@
 package sopsfile
 
 import (
-	"github.com/sopsfleet/sopsfleet/internal/testsops"
-
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +14,8 @@ import (
 	"github.com/getsops/sops/v3/stores/ini"
 	sopsjson "github.com/getsops/sops/v3/stores/json"
 	sopsyaml "github.com/getsops/sops/v3/stores/yaml"
+
+	"github.com/sopsfleet/sopsfleet/internal/testsops"
 )
 
 // corpusFiles lists the real-world corpus, skipping the test when absent.
