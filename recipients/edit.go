@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/sopsfleet/sopsfleet/internal/textedit"
 )
 
 // The editor changes .sops.yaml the way a careful person would: it inserts
@@ -416,7 +418,7 @@ func (c *Config) finishEdit(ed *Edit, e *editor, buildErr error, verify func(*Ed
 	if buildErr != nil {
 		return nil, fmt.Errorf("%s:%w", c.Path, buildErr)
 	}
-	out, err := applySplices(c.data, e.splices)
+	out, err := textedit.Apply(c.data, e.splices)
 	if err != nil {
 		return nil, err
 	}

@@ -228,7 +228,7 @@ func (e *editor) add(o AddOptions, targets []GroupRef, existing *Anchor, ed *Edi
 		if err := e.insertDefinition(def, defAfter, o); err != nil {
 			return err
 		}
-		defAt := e.splices[len(e.splices)-1].start
+		defAt := e.splices[len(e.splices)-1].Start
 		for _, ct := range conts {
 			if ct.at < defAt {
 				return &errUnclean{e.t.lineOf(ct.at), "the anchors list comes after this group"}
@@ -406,7 +406,7 @@ func (e *editor) insertValue(ct *container, value, comment string) error {
 			return &errUnclean{ct.node.Line, "the age value spans lines"}
 		}
 		text := string(e.t.data[start:sp.end])
-		e.splices = append(e.splices, splice{start, sp.end, "[" + text + aliasListSep + value + "]"})
+		e.splices = append(e.splices, splice{Start: start, End: sp.end, Text: "[" + text + aliasListSep + value + "]"})
 		return nil
 	}
 	return fmt.Errorf("internal error: bad container")
@@ -473,7 +473,7 @@ func (e *editor) appendFlow(seq *yaml.Node, value string) error {
 	closeAt := closeEnd - 1
 	if len(seq.Content) == 0 {
 		open := e.t.skipProps(e.t.nodeStart(seq))
-		e.splices = append(e.splices, splice{open + 1, open + 1, value})
+		e.splices = append(e.splices, splice{Start: open + 1, End: open + 1, Text: value})
 		return nil
 	}
 	n := len(seq.Content)
@@ -504,10 +504,10 @@ func (e *editor) appendFlow(seq *yaml.Node, value string) error {
 	if strings.HasPrefix(strings.TrimLeft(between, " \t\r\n"), ",") {
 		// A trailing comma: "[a, b,]" → "[a, b, c,]".
 		comma := end + strings.IndexByte(between, ',')
-		e.splices = append(e.splices, splice{comma + 1, comma + 1, strings.TrimPrefix(sep, ",") + value + ","})
+		e.splices = append(e.splices, splice{Start: comma + 1, End: comma + 1, Text: strings.TrimPrefix(sep, ",") + value + ","})
 		return nil
 	}
-	e.splices = append(e.splices, splice{end, end, sep + value})
+	e.splices = append(e.splices, splice{Start: end, End: end, Text: sep + value})
 	return nil
 }
 
@@ -532,7 +532,7 @@ func (e *editor) appendPiece(n *yaml.Node, key, name string) (named bool, err er
 		if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
 			return false, &errUnclean{n.Line, "an empty unquoted age value"}
 		}
-		e.splices = append(e.splices, splice{ct.start, ct.start, key})
+		e.splices = append(e.splices, splice{Start: ct.start, End: ct.start, Text: key})
 		return false, nil
 	}
 	sep := ","
@@ -544,7 +544,7 @@ func (e *editor) appendPiece(n *yaml.Node, key, name string) (named bool, err er
 		sep = "," + e.t.nl + e.t.line(l)[:e.t.indent(l)]
 	}
 	at := nonEmpty[len(nonEmpty)-1].end
-	e.splices = append(e.splices, splice{at, at, sep + key})
+	e.splices = append(e.splices, splice{Start: at, End: at, Text: sep + key})
 	_, names := e.commentNames(n, len(nonEmpty))
 	if names == nil {
 		if len(nonEmpty) == 1 && commentName(n.LineComment) != "" && n.Anchor == "" {
@@ -557,7 +557,7 @@ func (e *editor) appendPiece(n *yaml.Node, key, name string) (named bool, err er
 		nsep = string(e.t.data[names[k-2].end:names[k-1].start])
 	}
 	end := names[len(names)-1].end
-	e.splices = append(e.splices, splice{end, end, nsep + name})
+	e.splices = append(e.splices, splice{Start: end, End: end, Text: nsep + name})
 	return true, nil
 }
 
@@ -621,7 +621,7 @@ func (e *editor) addField(m *yaml.Node, value, comment string) error {
 		if strings.Contains(string(e.t.data[at:end]), "#") {
 			return &errUnclean{e.t.lineOf(at), "a comment inside a flow mapping"}
 		}
-		e.splices = append(e.splices, splice{at, at, sep + "age: [" + value + "]"})
+		e.splices = append(e.splices, splice{Start: at, End: at, Text: sep + "age: [" + value + "]"})
 		return nil
 	}
 	end, err := e.nodeEnd(m)
@@ -682,7 +682,7 @@ func (e *editor) insertDefinition(list, after *yaml.Node, o AddOptions) error {
 				sep = s
 			}
 		}
-		e.splices = append(e.splices, splice{end, end, sep + o.Name + kvSep + "&" + o.Name + " " + lit})
+		e.splices = append(e.splices, splice{Start: end, End: end, Text: sep + o.Name + kvSep + "&" + o.Name + " " + lit})
 		return nil
 	}
 	if !e.restIsComment(end) || !e.beforeIsBlank(ks) {

@@ -307,7 +307,7 @@ func (e *editor) removeBlockField(m *yaml.Node, ki int) error {
 		if !e.restIsComment(end) {
 			return &errUnclean{e.t.lineOf(end), "the field is followed by other content on its line"}
 		}
-		e.splices = append(e.splices, splice{ks, nks, ""})
+		e.splices = append(e.splices, splice{Start: ks, End: nks, Text: ""})
 		return nil
 	}
 	if !e.restIsComment(end) {
@@ -369,7 +369,7 @@ func (e *editor) removeFlowEntries(coll *yaml.Node, idx map[int]bool) error {
 		made := "[" + string(e.t.data[entries[0].start:entries[0].end]) + aliasListSep + string(e.t.data[entries[1].start:entries[1].end]) + "]"
 		if string(e.t.data[start:end]) == made {
 			en := entries[firstKept]
-			e.splices = append(e.splices, splice{start, end, string(e.t.data[en.start:en.end])})
+			e.splices = append(e.splices, splice{Start: start, End: end, Text: string(e.t.data[en.start:en.end])})
 			return nil
 		}
 	}
@@ -380,14 +380,14 @@ func (e *editor) removeFlowEntries(coll *yaml.Node, idx map[int]bool) error {
 		switch {
 		case firstKept < 0: // every entry goes: "[a, b]" → "[]"
 			if i == 0 {
-				e.splices = append(e.splices, splice{entries[0].start, entries[len(entries)-1].end, ""})
+				e.splices = append(e.splices, splice{Start: entries[0].start, End: entries[len(entries)-1].end, Text: ""})
 			}
 		case i < firstKept:
 			if i == 0 {
-				e.splices = append(e.splices, splice{en.start, entries[firstKept].start, ""})
+				e.splices = append(e.splices, splice{Start: en.start, End: entries[firstKept].start, Text: ""})
 			}
 		default:
-			e.splices = append(e.splices, splice{entries[i-1].end, en.end, ""})
+			e.splices = append(e.splices, splice{Start: entries[i-1].end, End: en.end, Text: ""})
 		}
 	}
 	return nil
@@ -482,9 +482,9 @@ func (e *editor) removePieces(n *yaml.Node, drop []int) (whole bool, err error) 
 	if len(dropEntry) == len(entries) {
 		return true, nil
 	}
-	e.splices = append(e.splices, splice{ct.start, ct.end, cutEntries(e.t.data, ct, entries, dropEntry)})
+	e.splices = append(e.splices, splice{Start: ct.start, End: ct.end, Text: cutEntries(e.t.data, ct, entries, dropEntry)})
 	if region, names := e.commentNames(n, len(entries)); names != nil {
-		e.splices = append(e.splices, splice{region.start, region.end, cutEntries(e.t.data, region, names, dropEntry)})
+		e.splices = append(e.splices, splice{Start: region.start, End: region.end, Text: cutEntries(e.t.data, region, names, dropEntry)})
 	}
 	return false, nil
 }

@@ -51,7 +51,7 @@ func (c *Config) Rename(oldName, newName string) (*Edit, error) {
 		if off+1+len(oldName) > len(e.t.data) || string(e.t.data[off:off+1+len(oldName)]) != "&"+oldName {
 			return nil, fmt.Errorf("%s:%w", c.Path, &errUnclean{n.Line, "cannot find the anchor"})
 		}
-		e.splices = append(e.splices, splice{off + 1, off + 1 + len(oldName), newName})
+		e.splices = append(e.splices, splice{Start: off + 1, End: off + 1 + len(oldName), Text: newName})
 	}
 	for n := range e.parent {
 		if n.Kind == yaml.AliasNode && anchors[n.Alias] {
@@ -59,7 +59,7 @@ func (c *Config) Rename(oldName, newName string) (*Edit, error) {
 			if string(e.t.data[off:off+1+len(oldName)]) != "*"+oldName {
 				return nil, fmt.Errorf("%s:%w", c.Path, &errUnclean{n.Line, "cannot find the alias"})
 			}
-			e.splices = append(e.splices, splice{off + 1, off + 1 + len(oldName), newName})
+			e.splices = append(e.splices, splice{Start: off + 1, End: off + 1 + len(oldName), Text: newName})
 		}
 	}
 	// Comment names.
@@ -101,7 +101,7 @@ func (e *editor) renameComment(n *yaml.Node, oldName, newName string) error {
 		return &errUnclean{l, "cannot find the name in the comment"}
 	}
 	at := end + i + j
-	e.splices = append(e.splices, splice{at, at + len(oldName), newName})
+	e.splices = append(e.splices, splice{Start: at, End: at + len(oldName), Text: newName})
 	return nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/sopsfleet/sopsfleet/internal/textedit"
 )
 
 // text is the .sops.yaml source with line positions, for byte-exact edits.
@@ -102,47 +104,27 @@ func (t *text) blankOrComment(l int) bool {
 func (t *text) insertAfterLine(l int, content string) splice {
 	if t.hasNewline(l) {
 		at := t.lineStart(l + 1)
-		return splice{at, at, content + t.nl}
+		return splice{Start: at, End: at, Text: content + t.nl}
 	}
-	return splice{len(t.data), len(t.data), t.nl + content}
+	return splice{Start: len(t.data), End: len(t.data), Text: t.nl + content}
 }
 
 // deleteLines returns the splice that removes lines from..to (inclusive),
 // line breaks included.
 func (t *text) deleteLines(from, to int) splice {
 	if t.hasNewline(to) {
-		return splice{t.lineStart(from), t.lineStart(to + 1), ""}
+		return splice{Start: t.lineStart(from), End: t.lineStart(to + 1), Text: ""}
 	}
 	// The last line has no newline: remove the break before the range.
 	start := t.lineStart(from)
 	if from > 1 {
 		start = t.lineEnd(from - 1)
 	}
-	return splice{start, len(t.data), ""}
+	return splice{Start: start, End: len(t.data), Text: ""}
 }
 
-// splice replaces data[start:end] with text.
-type splice struct {
-	start, end int
-	text       string
-}
-
-// applySplices applies non-overlapping splices to data.
-func applySplices(data []byte, ss []splice) ([]byte, error) {
-	sort.SliceStable(ss, func(i, j int) bool { return ss[i].start < ss[j].start })
-	var b strings.Builder
-	pos := 0
-	for _, s := range ss {
-		if s.start < pos || s.end < s.start || s.end > len(data) {
-			return nil, fmt.Errorf("internal error: overlapping edits")
-		}
-		b.Write(data[pos:s.start])
-		b.WriteString(s.text)
-		pos = s.end
-	}
-	b.Write(data[pos:])
-	return []byte(b.String()), nil
-}
+// splice replaces data[Start:End] with Text (see [textedit.Edit]).
+type splice = textedit.Edit
 
 // span is the source extent of a node's token: [start, end) without its
 // properties (anchor, tag) when value is true.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/getsops/sops/v3/kms"
 
+	"github.com/sopsfleet/sopsfleet/internal/textedit"
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
 
@@ -141,35 +142,8 @@ func orderFields(fs []Field, like []string) []Field {
 	return out
 }
 
-// edit replaces data[start:end] with text.
-type edit struct {
-	start, end int
-	text       string
-}
-
-// applyEdits applies non-overlapping edits.
-func applyEdits(data []byte, edits []edit) ([]byte, error) {
-	// Inserts (empty ranges) at an offset go before a deletion starting there.
-	sort.SliceStable(edits, func(i, j int) bool {
-		if edits[i].start != edits[j].start {
-			return edits[i].start < edits[j].start
-		}
-		return edits[i].end < edits[j].end
-	})
-	var b strings.Builder
-	b.Grow(len(data) + 4096)
-	last := 0
-	for _, e := range edits {
-		if e.start < last || e.end < e.start || e.end > len(data) {
-			return nil, errors.New("internal error: overlapping metadata edits")
-		}
-		b.Write(data[last:e.start])
-		b.WriteString(e.text)
-		last = e.end
-	}
-	b.Write(data[last:])
-	return []byte(b.String()), nil
-}
+// edit replaces data[Start:End] with Text (see [textedit.Edit]).
+type edit = textedit.Edit
 
 // change is what an edit does to the key groups, per group: entries to drop
 // (by type and index in their type list) and entries to append.
@@ -376,7 +350,7 @@ func runEdit(f *File, data []byte, fn func(editor) ([]edit, error)) ([]byte, err
 		}
 		all = append(all, es...)
 	}
-	return applyEdits(data, all)
+	return textedit.Apply(data, all)
 }
 
 func groupKeys(groups [][]Stanza) [][]string {

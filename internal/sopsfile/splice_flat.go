@@ -225,7 +225,7 @@ func (e *flatEditor) insertText(at int, text string) edit {
 	if at == len(e.data) && len(e.data) > 0 && e.data[len(e.data)-1] != '\n' {
 		text = e.nl + strings.TrimSuffix(text, e.nl)
 	}
-	return edit{at, at, text}
+	return edit{Start: at, End: at, Text: text}
 }
 
 func (e *flatEditor) apply(c change) ([]edit, error) {
@@ -270,7 +270,7 @@ func (e *flatEditor) apply(c change) ([]edit, error) {
 				lastEnd = max(lastEnd, en.end)
 				_, _, idx, _, _ := stanzaPos(e.toks[i])
 				if dropSet[idx] {
-					edits = append(edits, edit{en.start, en.end, ""})
+					edits = append(edits, edit{Start: en.start, End: en.end, Text: ""})
 					continue
 				}
 				shift := 0
@@ -292,7 +292,7 @@ func (e *flatEditor) apply(c change) ([]edit, error) {
 				if err != nil {
 					return nil, err
 				}
-				edits = append(edits, edit{en.start, en.end, l})
+				edits = append(edits, edit{Start: en.start, End: en.end, Text: l})
 			}
 			next := items - len(dropSet)
 			var lines []flatLine
@@ -349,7 +349,7 @@ func (e *flatEditor) replace(groups [][]NewStanza, threshold int) ([]edit, error
 	for i, tk := range e.toks {
 		if len(tk) > 0 && !tk[0].list && keyEntries[tk[0].key] {
 			dropped[i] = true
-			edits = append(edits, edit{e.entries[i].start, e.entries[i].end, ""})
+			edits = append(edits, edit{Start: e.entries[i].start, End: e.entries[i].end, Text: ""})
 		}
 	}
 	if len(dropped) == len(e.entries) {

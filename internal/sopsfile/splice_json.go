@@ -106,7 +106,7 @@ func removeMembers(c *mnode, drop map[int]bool) []edit {
 	}
 	n := len(c.items)
 	if len(drop) >= n {
-		return []edit{{c.start + 1, c.stop - 1, ""}}
+		return []edit{{Start: c.start + 1, End: c.stop - 1, Text: ""}}
 	}
 	var edits []edit
 	j := 0
@@ -116,13 +116,13 @@ func removeMembers(c *mnode, drop map[int]bool) []edit {
 	if j > 0 {
 		s, _ := span(c, 0)
 		t, _ := span(c, j)
-		edits = append(edits, edit{s, t, ""})
+		edits = append(edits, edit{Start: s, End: t, Text: ""})
 	}
 	for i := j + 1; i < n; i++ {
 		if drop[i] {
 			_, prevStop := span(c, i-1)
 			_, stop := span(c, i)
-			edits = append(edits, edit{prevStop, stop, ""})
+			edits = append(edits, edit{Start: prevStop, End: stop, Text: ""})
 		}
 	}
 	return edits
@@ -142,7 +142,7 @@ func (e *jsonEditor) insertMember(m *mnode, dropped map[int]bool, name, value st
 			continue
 		}
 		if k > name {
-			return edit{m.kstart[i], m.kstart[i], entry + "," + e.nl + ind}, nil
+			return edit{Start: m.kstart[i], End: m.kstart[i], Text: entry + "," + e.nl + ind}, nil
 		}
 		lastKept = i
 	}
@@ -154,7 +154,7 @@ func (e *jsonEditor) insertMember(m *mnode, dropped map[int]bool, name, value st
 	if e.nl == "" {
 		sep = ""
 	}
-	return edit{at, at, "," + sep + entry}, nil
+	return edit{Start: at, End: at, Text: "," + sep + entry}, nil
 }
 
 func jsonString(s string) string {
@@ -256,7 +256,7 @@ func (e *jsonEditor) apply(c change) ([]edit, error) {
 					lastKept--
 				}
 				at := seq.items[lastKept].stop
-				edits = append(edits, edit{at, at, b.String()})
+				edits = append(edits, edit{Start: at, End: at, Text: b.String()})
 			case seq != nil:
 				// Replace the value ([] or null, or a list losing every item).
 				ind := e.lineIndent(parent.kstart[ki])
@@ -267,7 +267,7 @@ func (e *jsonEditor) apply(c change) ([]edit, error) {
 				if items > 0 {
 					edits = removeEditsWithin(edits, seq)
 				}
-				edits = append(edits, edit{seq.start, seq.stop, e.renderList(its, ind)})
+				edits = append(edits, edit{Start: seq.start, End: seq.stop, Text: e.renderList(its, ind)})
 			default:
 				inserts = append(inserts, t)
 			}
@@ -296,7 +296,7 @@ func (e *jsonEditor) apply(c change) ([]edit, error) {
 func removeEditsWithin(edits []edit, n *mnode) []edit {
 	out := edits[:0]
 	for _, ed := range edits {
-		if ed.start >= n.start && ed.end <= n.stop {
+		if ed.Start >= n.start && ed.End <= n.stop {
 			continue
 		}
 		out = append(out, ed)

@@ -334,7 +334,7 @@ func (e *yamlEditor) editList(parent *yaml.Node, t recipients.KeyType, drop []in
 		if err != nil {
 			return nil, err
 		}
-		edits = append(edits, edit{e.start(first), e.end(last), ""})
+		edits = append(edits, edit{Start: e.start(first), End: e.end(last), Text: ""})
 	}
 	if len(add) == 0 {
 		return edits, nil
@@ -366,9 +366,9 @@ func (e *yamlEditor) editList(parent *yaml.Node, t recipients.KeyType, drop []in
 		}
 		at := e.end(last)
 		if last == len(e.ls)-1 && !bytes.HasSuffix(e.data, []byte("\n")) {
-			return append(edits, edit{at, at, e.nl + strings.TrimSuffix(b.String(), e.nl)}), nil
+			return append(edits, edit{Start: at, End: at, Text: e.nl + strings.TrimSuffix(b.String(), e.nl)}), nil
 		}
-		return append(edits, edit{at, at, b.String()}), nil
+		return append(edits, edit{Start: at, End: at, Text: b.String()}), nil
 	}
 	// A new list, or an empty one ("age: []", "age:"). Its dash goes one
 	// step in from the parent mapping's indentation (the dash of a
@@ -388,7 +388,7 @@ func (e *yamlEditor) editList(parent *yaml.Node, t recipients.KeyType, drop []in
 	if k != nil {
 		last := e.entryEnd(k.Line, k.Column-1)
 		prefix := string(e.text(k.Line)[:k.Column-1])
-		return append(edits, edit{e.start(k.Line), e.end(last), prefix + b.String()}), nil
+		return append(edits, edit{Start: e.start(k.Line), End: e.end(last), Text: prefix + b.String()}), nil
 	}
 	ed, err := e.insertEntry(parent, string(t), strings.Repeat(" ", keyCol)+b.String())
 	if err != nil {
@@ -403,9 +403,9 @@ func (e *yamlEditor) dropEntry(k *yaml.Node) ([]edit, error) {
 	last := e.entryEnd(k.Line, k.Column-1)
 	if e.indent(k.Line) != k.Column-1 {
 		prefix := string(e.text(k.Line)[:k.Column-1])
-		return []edit{{e.start(k.Line), e.end(last), prefix + k.Value + ": []" + e.nl}}, nil
+		return []edit{{Start: e.start(k.Line), End: e.end(last), Text: prefix + k.Value + ": []" + e.nl}}, nil
 	}
-	return []edit{{e.start(k.Line), e.end(last), ""}}, nil
+	return []edit{{Start: e.start(k.Line), End: e.end(last), Text: ""}}, nil
 }
 
 // insertEntry returns an edit inserting text (whole lines) as entry name
@@ -422,7 +422,7 @@ func (e *yamlEditor) insertEntry(m *yaml.Node, name, text string) (edit, error) 
 	if p < n {
 		k := m.Content[2*p]
 		if e.indent(k.Line) == k.Column-1 {
-			return edit{e.start(k.Line), e.start(k.Line), text}, nil
+			return edit{Start: e.start(k.Line), End: e.start(k.Line), Text: text}, nil
 		}
 		p = 1 // the first key shares the item's dash line: go after it
 		if p > n {
@@ -433,9 +433,9 @@ func (e *yamlEditor) insertEntry(m *yaml.Node, name, text string) (edit, error) 
 	last := e.entryEnd(k.Line, k.Column-1)
 	at := e.end(last)
 	if at == len(e.data) && !bytes.HasSuffix(e.data, []byte("\n")) {
-		return edit{at, at, e.nl + strings.TrimSuffix(text, e.nl)}, nil
+		return edit{Start: at, End: at, Text: e.nl + strings.TrimSuffix(text, e.nl)}, nil
 	}
-	return edit{at, at, text}, nil
+	return edit{Start: at, End: at, Text: text}, nil
 }
 
 // renderItem writes one sequence item (a mapping of fields) with its dash
@@ -518,7 +518,7 @@ func (e *yamlEditor) replace(groups [][]NewStanza, threshold int) ([]edit, error
 			continue
 		}
 		last := e.entryEnd(k.Line, k.Column-1)
-		edits = append(edits, edit{e.start(k.Line), e.end(last), ""})
+		edits = append(edits, edit{Start: e.start(k.Line), End: e.end(last), Text: ""})
 	}
 	step := e.style.step
 	type entry struct{ name, text string }
@@ -579,7 +579,7 @@ func (e *yamlEditor) replace(groups [][]NewStanza, threshold int) ([]edit, error
 		if at == len(e.data) && !bytes.HasSuffix(e.data, []byte("\n")) {
 			text = e.nl + strings.TrimSuffix(text, e.nl)
 		}
-		edits = append(edits, edit{at, at, text})
+		edits = append(edits, edit{Start: at, End: at, Text: text})
 	}
 	return edits, nil
 }
