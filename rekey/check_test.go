@@ -516,19 +516,8 @@ func TestCheckNamedFiles(t *testing.T) {
 // TestCheckCorpus runs the scan over real-world files: no crash, every
 // file's recipients read.
 func TestCheckCorpus(t *testing.T) {
-	dir := testsops.Corpus(t, "encrypted")
+	paths := testsops.CorpusFiles(t, "encrypted")
 	fx := newCkRepo(t)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var paths []string
-	for _, e := range entries {
-		if e.Name() == "SOURCES.tsv" || e.IsDir() {
-			continue
-		}
-		paths = append(paths, filepath.Join(dir, e.Name()))
-	}
 	fx.write(".sops.yaml", "creation_rules:\n  - age: {{alice}}\n")
 	conf, err := recipients.LoadConfig(fx.path(".sops.yaml"))
 	if err != nil {

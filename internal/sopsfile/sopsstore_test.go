@@ -21,18 +21,21 @@ import (
 // corpusFiles lists the real-world corpus, skipping the test when absent.
 func corpusFiles(t testing.TB) []string {
 	t.Helper()
-	corpusDir := testsops.Corpus(t, "encrypted")
-	ents, err := os.ReadDir(corpusDir)
+	return testsops.CorpusFiles(t, "encrypted")
+}
+
+// readParsed reads and parses a file the test expects to be a valid sops file.
+func readParsed(t testing.TB, path string) ([]byte, *File) {
+	t.Helper()
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
-	for _, e := range ents {
-		if e.Type().IsRegular() && e.Name() != "SOURCES.tsv" {
-			out = append(out, filepath.Join(corpusDir, e.Name()))
-		}
+	f, err := Parse(path, data)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
-	return out
+	return data, f
 }
 
 // sopsLoad loads a file's metadata with sops' own store for its format.

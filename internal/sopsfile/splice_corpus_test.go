@@ -3,7 +3,6 @@ package sopsfile
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -21,14 +20,7 @@ func TestAddCorpus(t *testing.T) {
 	n := 0
 	for _, path := range corpusFiles(t) {
 		name := filepath.Base(path)
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := Parse(path, data)
-		if err != nil {
-			t.Fatal(err)
-		}
+		data, f := readParsed(t, path)
 		var add []NewStanza
 		for gi := range f.Groups {
 			add = append(add, AgeStanza(gi, fmt.Sprintf("age1new%dqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq", gi), fakeAgeEnc))
@@ -65,14 +57,7 @@ func TestAddCorpus(t *testing.T) {
 func TestReplaceCorpus(t *testing.T) {
 	for _, path := range corpusFiles(t) {
 		name := filepath.Base(path)
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := Parse(path, data)
-		if err != nil {
-			t.Fatal(err)
-		}
+		data, f := readParsed(t, path)
 		groups := [][]NewStanza{
 			{AgeStanza(0, "age1aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", fakeAgeEnc)},
 			{AgeStanza(1, "age1bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", fakeAgeEnc),

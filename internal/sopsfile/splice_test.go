@@ -3,7 +3,6 @@ package sopsfile
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -394,14 +393,7 @@ func TestSpliceSopsKeyGroups(t *testing.T) {
 func TestRemoveCorpus(t *testing.T) {
 	checked := 0
 	for _, path := range corpusFiles(t) {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := Parse(path, data)
-		if err != nil {
-			t.Fatal(err)
-		}
+		data, f := readParsed(t, path)
 		for gi, g := range f.Groups {
 			if len(g) < 2 {
 				continue

@@ -32,3 +32,22 @@ func Corpus(t testing.TB, name string) string {
 	}
 	return dir
 }
+
+// CorpusFiles lists the files of one part of the corpus, sorted, as full
+// paths (its SOURCES.tsv, which names where each file came from, left out),
+// and skips the test when the corpus is absent.
+func CorpusFiles(t testing.TB, name string) []string {
+	t.Helper()
+	dir := Corpus(t, name)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		if e.Type().IsRegular() && e.Name() != "SOURCES.tsv" {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out // os.ReadDir sorts by name
+}
