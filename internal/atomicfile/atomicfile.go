@@ -5,7 +5,8 @@
 //
 // The new content goes to a temporary file in the same folder as the target
 // (so the rename cannot cross file systems), is fsynced, gets the mode of the
-// file it replaces, and is renamed over it; the folder is then fsynced so the
+// file it replaces (and, where the system has owners, its owner and group),
+// and is renamed over it; the folder is then fsynced so the
 // rename itself survives a crash. A target that is a symbolic link is written
 // through: the link's final target is replaced and the link stays a link.
 // On any error the temporary file is removed and the target is untouched.
@@ -15,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 )
 
@@ -23,7 +23,7 @@ import (
 // when it was read, so writing would lose someone else's change.
 var ErrChanged = errors.New("file changed on disk since it was read")
 
-// Options adjust [WriteFile].
+// Options adjust [WriteFile], [Batch.WriteFile] and [Staged.Stage].
 type Options struct {
 	// Perm is the mode of a file that does not exist yet. An existing file
 	// keeps its own mode. Zero means 0o644.
@@ -31,17 +31,23 @@ type Options struct {
 	// Expect, when not nil, is the content the file must still have right
 	// before the rename; otherwise WriteFile fails with [ErrChanged].
 	Expect []byte
+	// Last puts a [Staged] file after all the others: it is renamed only
+	// when every other file is renamed and their folders synced (for
+	// .sops.yaml, whose change the files must reflect first). WriteFile and
+	// [Batch] ignore it.
+	Last bool
 }
 
 // WriteFile atomically replaces the file at path with data, then fsyncs its
 // folder so that the rename survives a crash (best effort: not every file
-// system can sync a folder). [Batch] shares the replacing with it.
+// system can sync a folder). [Batch] shares the replacing with it; [Staged]
+// replaces many files all or nothing.
 func WriteFile(path string, data []byte, opts Options) error {
-	dir, err := replace(path, data, opts)
+	dir, err := replace(OS{}, path, data, opts)
 	if err != nil {
 		return err
 	}
-	syncDir(dir)
+	OS{}.SyncDir(dir)
 	return nil
 }
 
@@ -51,9 +57,9 @@ const maxLinks = 40
 // resolve follows symbolic links so that the file behind them is replaced.
 // A link whose target does not exist yet resolves to that target, which is
 // then created, as a shell redirection through the link would.
-func resolve(path string) (string, error) {
+func resolve(sys System, path string) (string, error) {
 	for i := 0; i < maxLinks; i++ {
-		fi, err := os.Lstat(path)
+		fi, err := sys.Lstat(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			return path, nil
 		}
@@ -63,17 +69,17 @@ func resolve(path string) (string, error) {
 		if fi.Mode()&fs.ModeSymlink == 0 {
 			return path, nil
 		}
-		if real, err := filepath.EvalSymlinks(path); err == nil {
+		if real, err := sys.EvalSymlinks(path); err == nil {
 			return real, nil
 		}
 		// The chain ends at a name that does not exist (or loops): follow
 		// one link by hand, relative to its real folder.
-		link, err := os.Readlink(path)
+		link, err := sys.Readlink(path)
 		if err != nil {
 			return "", err
 		}
 		if !filepath.IsAbs(link) {
-			dir, err := filepath.EvalSymlinks(filepath.Dir(path))
+			dir, err := sys.EvalSymlinks(filepath.Dir(path))
 			if err != nil {
 				return "", err
 			}
