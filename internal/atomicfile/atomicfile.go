@@ -1,18 +1,37 @@
 // Package atomicfile replaces files so that a reader, or a crash, sees either
 // the whole old content or the whole new content, never a mix or an empty file.
+// It is the one way sopsfleet writes a file.
 //
 // # How
 //
 // The new content goes to a temporary file in the same folder as the target
 // (so the rename cannot cross file systems), is fsynced, gets the mode of the
 // file it replaces (and, where the system has owners, its owner and group),
-// and is renamed over it; the folder is then fsynced so the
-// rename itself survives a crash. A target that is a symbolic link is written
-// through: the link's final target is replaced and the link stays a link.
-// On any error the temporary file is removed and the target is untouched.
+// and is renamed over it; the folder is then fsynced so the rename itself
+// survives a crash. A target that is a symbolic link is written through: the
+// link's final target is replaced and the link stays a link (deciding not to
+// write through a link that leaves the tree is the caller's job). On any
+// error the temporary file is removed and the target is untouched.
+//
+// # One file, a batch, all or nothing
+//
+// [WriteFile] replaces one file. [Batch] replaces many, each one at once, and
+// syncs their folders once at the end. [Staged] replaces many all or nothing:
+// every new content is written to its temporary file first
+// ([Staged.Stage]), then [Staged.Commit] fsyncs them all in parallel,
+// checks that no target changed, renames them (.sops.yaml, staged with
+// [Options.Last], after the others) and syncs each folder once.
+//
+// # Every write through one interface
+//
+// Every operation goes through a [System] ([OS] by default), so that tests
+// can record the order of fsyncs and renames (package atomictest) or refuse
+// every write. Temporary files carry the id of the process that made them:
+// [CleanLeftovers] removes those of runs that were killed.
 package atomicfile
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -31,6 +50,10 @@ type Options struct {
 	// Expect, when not nil, is the content the file must still have right
 	// before the rename; otherwise WriteFile fails with [ErrChanged].
 	Expect []byte
+	// ExpectSHA256, when not nil, is the SHA-256 of the content the file
+	// must still have, checked like Expect: a caller staging thousands of
+	// files holds 32 bytes per file instead of each file's old content.
+	ExpectSHA256 *[sha256.Size]byte
 	// Last puts a [Staged] file after all the others: it is renamed only
 	// when every other file is renamed and their folders synced (for
 	// .sops.yaml, whose change the files must reflect first). WriteFile and

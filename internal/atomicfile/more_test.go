@@ -2,6 +2,7 @@ package atomicfile_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -272,4 +273,30 @@ func entriesOf(t *testing.T, dir string) []string {
 		names = append(names, de.Name())
 	}
 	return names
+}
+
+// ExpectSHA256 guards like Expect, from a digest.
+func TestExpectSHA256(t *testing.T) {
+	dir := t.TempDir()
+	paths := tree(t, dir, map[string]string{"a": "old", "b": "old"})
+	sum := sha256.Sum256([]byte("old"))
+	s := atomicfile.NewStaged(nil)
+	for _, p := range paths {
+		if err := s.Stage(p, []byte("new"), atomicfile.Options{ExpectSHA256: &sum}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(paths[1], []byte("olD"), 0o600)
+	if err := s.Commit(context.Background(), nil); !errors.Is(err, atomicfile.ErrChanged) || !strings.HasPrefix(err.Error(), paths[1]+": ") {
+		t.Fatalf("err = %v", err)
+	}
+	if content(t, paths[0]) != "old" {
+		t.Fatal("written")
+	}
+	if err := atomicfile.WriteFile(paths[0], []byte("new"), atomicfile.Options{ExpectSHA256: &sum}); err != nil {
+		t.Fatal(err)
+	}
+	if content(t, paths[0]) != "new" {
+		t.Fatal("not written")
+	}
 }

@@ -2,6 +2,7 @@ package atomicfile
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,6 +17,7 @@ type temp struct {
 	target   string // path with symbolic links resolved: what is replaced
 	name     string // the temporary file
 	expect   []byte
+	sum      *[sha256.Size]byte
 	readOnly bool // the target exists and its owner has no write bit
 }
 
@@ -29,7 +31,7 @@ func prepare(sys System, path string, data []byte, opts Options, syncNow bool, c
 	if err != nil {
 		return nil, err
 	}
-	t = &temp{path: path, target: target, expect: opts.Expect}
+	t = &temp{path: path, target: target, expect: opts.Expect, sum: opts.ExpectSHA256}
 	perm := opts.Perm
 	if perm == 0 {
 		perm = 0o644
@@ -108,11 +110,11 @@ func keepOwner(sys System, f File, uid, gid int) error {
 // checkExpect fails with [ErrChanged] when t's target no longer holds the
 // content t was prepared from.
 func (t *temp) checkExpect(sys System) error {
-	if t.expect == nil {
+	if t.expect == nil && t.sum == nil {
 		return nil
 	}
 	cur, err := sys.ReadFile(t.target)
-	if err != nil || !bytes.Equal(cur, t.expect) {
+	if err != nil || (t.expect != nil && !bytes.Equal(cur, t.expect)) || (t.sum != nil && sha256.Sum256(cur) != *t.sum) {
 		return fmt.Errorf("%s: %w", t.path, ErrChanged)
 	}
 	return nil
