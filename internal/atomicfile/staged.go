@@ -25,6 +25,7 @@ type IncompleteError struct {
 	Err error
 }
 
+// Error says how many files were written and why Commit stopped.
 func (e *IncompleteError) Error() string {
 	return fmt.Sprintf("stopped after writing %d of %d files: %v", e.Written, e.Total, e.Err)
 }

@@ -42,6 +42,7 @@ type Op struct {
 	Err      error // what the underlying system returned
 }
 
+// String is the operation in one line, as [Recorder.String] lists it.
 func (o Op) String() string {
 	switch o.Kind {
 	case Rename:
