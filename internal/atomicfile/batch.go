@@ -124,10 +124,10 @@ func replace(sys System, path string, data []byte, opts Options) (dir string, er
 		return "", err
 	}
 	if err = t.checkExpect(sys); err == nil {
-		err = sys.Rename(t.name, t.target)
+		err = renameTemp(sys, t.name, t.target)
 	}
 	if err != nil {
-		sys.Remove(t.name)
+		removeTemp(sys, t.name)
 		return "", err
 	}
 	return filepath.Dir(t.target), nil

@@ -15,7 +15,10 @@ import (
 // removed, never anything else, and symbolic links are neither followed nor
 // removed. Temporary files of a process that is still running (another
 // sopsfleet working on the same tree, or this process itself) are kept: its
-// process id is part of the name.
+// process id is part of the name. A file is a leftover all the same when
+// that id now belongs to a process that started after the file was written
+// (checked on Linux), or is this process's id but not one of its files (in
+// a container every run may be pid 1).
 //
 // A folder that does not exist is skipped; other errors are returned
 // together, after every folder was tried.
@@ -47,13 +50,18 @@ func CleanLeftoversWith(sys System, dirs ...string) ([]string, error) {
 			if !ok || !de.Type().IsRegular() {
 				continue
 			}
-			if pid != 0 && (pid == self || processAlive(pid)) {
-				continue
-			}
 			p := filepath.Join(dir, de.Name())
 			// ReadDir's type comes from the folder entry: check again right
 			// before removing that it is still a regular file, not a link.
-			if fi, err := sys.Lstat(p); err != nil || !fi.Mode().IsRegular() {
+			fi, err := sys.Lstat(p)
+			if err != nil || !fi.Mode().IsRegular() {
+				continue
+			}
+			if pid == self {
+				if _, mine := live.Load(de.Name()); mine {
+					continue
+				}
+			} else if pid != 0 && processAlive(pid) && !startedAfter(pid, fi.ModTime()) {
 				continue
 			}
 			if err := sys.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {

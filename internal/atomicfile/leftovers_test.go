@@ -9,12 +9,14 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/sopsfleet/sopsfleet/internal/atomicfile"
 )
 
 // CleanLeftovers removes the temporary files of dead runs (and of older
-// versions, whose names carry no process id), and nothing else: not the
+// versions, whose names carry no process id, and of earlier processes whose
+// id is now this one's or a newer process's), and nothing else: not the
 // files of a live process, not a link or a folder with such a name, not a
 // file whose name only looks close, not files in subfolders.
 func TestCleanLeftovers(t *testing.T) {
@@ -31,11 +33,12 @@ func TestCleanLeftovers(t *testing.T) {
 		".s.yaml" + m + deadPID + "-123": true,
 		".s.json" + m + "987654":         true, // older form
 		".s.env" + m + livePID + "-5":    false,
-		".s.ini" + m + self + "-5":       false,
-		"s.yaml":                         false,
-		".s.yaml":                        false,
-		".s.yaml" + m + "12x":            false,
-		"sub/.t.yaml" + m + "1":          false, // not this folder
+		".s.ini" + m + self + "-5":       true, // this pid, not this process's file
+
+		"s.yaml":                false,
+		".s.yaml":               false,
+		".s.yaml" + m + "12x":   false,
+		"sub/.t.yaml" + m + "1": false, // not this folder
 	}
 	for name := range files {
 		p := filepath.Join(dir, name)
@@ -56,6 +59,18 @@ func TestCleanLeftovers(t *testing.T) {
 				t.Error("the link's target changed")
 			}
 		}()
+	}
+	if runtime.GOOS == "linux" {
+		// The live pid's process started after this file was written: the
+		// id was reused, the file is a leftover.
+		old := ".old" + m + livePID + "-9"
+		p := filepath.Join(dir, old)
+		os.WriteFile(p, []byte("x"), 0o600)
+		hourAgo := time.Now().Add(-time.Hour)
+		if err := os.Chtimes(p, hourAgo, hourAgo); err != nil {
+			t.Fatal(err)
+		}
+		files[old] = true
 	}
 	os.Mkdir(filepath.Join(dir, ".d"+m+"1"), 0o755)
 	files[".d"+m+"1"] = false

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 )
 
 // temp is a temporary file written next to its target but not yet renamed.
@@ -60,13 +61,14 @@ func prepare(sys System, path string, data []byte, opts Options, syncNow bool, c
 		return nil, fmt.Errorf("create a temporary file in %q: %w", dir, err)
 	}
 	t.name = f.Name()
+	live.Store(filepath.Base(t.name), true)
 	if created != nil {
 		created(t.name)
 	}
 	defer func() {
 		if err != nil {
 			f.Close()
-			sys.Remove(t.name)
+			removeTemp(sys, t.name)
 		}
 	}()
 	if _, err = f.Write(data); err != nil {
@@ -125,6 +127,27 @@ func (t *temp) checkExpect(sys System) error {
 // the leftovers of a dead run from the files of a run still going.
 func tempPattern(base string) string {
 	return TempPrefix + base + TempMarker + strconv.Itoa(os.Getpid()) + "-*"
+}
+
+// live holds the (base names of the) temporary files of this process that
+// are on disk, so
+// that [CleanLeftovers] spares them but not the leftovers of an earlier
+// process that had the same id (in a container every run can be pid 1).
+var live sync.Map
+
+// removeTemp removes a temporary file of this process.
+func removeTemp(sys System, name string) {
+	sys.Remove(name)
+	live.Delete(filepath.Base(name))
+}
+
+// renameTemp renames a temporary file of this process over its target.
+func renameTemp(sys System, name, target string) error {
+	err := sys.Rename(name, target)
+	if err == nil {
+		live.Delete(filepath.Base(name))
+	}
+	return err
 }
 
 // unwrapPath drops the *fs.PathError around err, whose path would be the

@@ -115,7 +115,7 @@ func (s *Staged) Stage(path string, data []byte, opts Options) error {
 	defer s.mu.Unlock()
 	if e != nil && e.state == stateRemoved {
 		// Abort ran while the file was written; it removed the file.
-		s.sys.Remove(e.name)
+		removeTemp(s.sys, e.name)
 		return fmt.Errorf("%s: %w", path, ErrAborted)
 	}
 	if err != nil {
@@ -127,7 +127,7 @@ func (s *Staged) Stage(path string, data []byte, opts Options) error {
 	e.temp = t
 	if old := s.byTarget[t.target]; old != nil && old.state == stateStaged {
 		e.state = stateRemoved
-		s.sys.Remove(t.name)
+		removeTemp(s.sys, t.name)
 		if old.sum != sum {
 			return fmt.Errorf("%s: staged twice with different content (the same file as %s)", path, old.path)
 		}
@@ -135,7 +135,7 @@ func (s *Staged) Stage(path string, data []byte, opts Options) error {
 	}
 	if err := s.closedLocked(); err != nil {
 		e.state = stateRemoved
-		s.sys.Remove(t.name)
+		removeTemp(s.sys, t.name)
 		return err
 	}
 	e.state = stateStaged
@@ -204,7 +204,7 @@ func (s *Staged) Abort() {
 func (s *Staged) removeLocked() {
 	for _, e := range s.entries {
 		if e.state == stateWriting || e.state == stateStaged {
-			s.sys.Remove(e.name)
+			removeTemp(s.sys, e.name)
 			e.state = stateRemoved
 		}
 	}
@@ -286,7 +286,7 @@ func (s *Staged) Commit(ctx context.Context, progress func(path string)) error {
 		case ctx.Err() != nil:
 			stop = ctx.Err()
 		default:
-			if err := s.sys.Rename(e.name, e.target); err != nil {
+			if err := renameTemp(s.sys, e.name, e.target); err != nil {
 				stop = fmt.Errorf("%s: %w", e.path, err)
 			} else {
 				e.state = stateRenamed
