@@ -350,6 +350,11 @@ func (s *Staged) syncAll(ctx context.Context, entries []*stagedEntry) error {
 	}
 	close(next)
 	wg.Wait()
+	s.mu.Lock()
+	if s.aborted {
+		stop = ErrAborted
+	}
+	s.mu.Unlock()
 	if stop == ErrAborted {
 		return ErrAborted
 	}
