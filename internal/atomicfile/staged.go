@@ -249,7 +249,7 @@ func (s *Staged) Commit(ctx context.Context, progress func(path string)) error {
 		case stateWriting:
 			s.removeLocked()
 			s.mu.Unlock()
-			return fmt.Errorf("%s: Commit called while it is being staged", e.path)
+			return fmt.Errorf("%s: commit called while the file is still being staged", e.path)
 		case stateStaged:
 			if e.last {
 				last = append(last, e)
