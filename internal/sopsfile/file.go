@@ -23,6 +23,7 @@ package sopsfile
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
@@ -139,5 +140,30 @@ func Parse(path string, data []byte) (*File, error) {
 	if err := f.fromTree(root); err != nil {
 		return nil, err
 	}
+	if err := truncated(f, data); err != nil {
+		return nil, err
+	}
 	return f, nil
+}
+
+// truncated reports a file that ends inside its sops metadata: sops writes
+// YAML, JSON and INI files with a final newline and the mac, lastmodified
+// and version fields, so a file without the newline that lacks one of them
+// was cut short (a failed copy, a full disk). sops cannot read it.
+func truncated(f *File, data []byte) error {
+	if f.Format == FormatDotenv || len(data) == 0 || data[len(data)-1] == '\n' {
+		return nil
+	}
+	var missing []string
+	for _, m := range []struct{ name, value string }{
+		{"lastmodified", f.LastModified}, {"mac", f.MAC}, {"version", f.Version},
+	} {
+		if m.value == "" {
+			missing = append(missing, m.name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("the file ends inside its sops metadata (no %s): it looks truncated", strings.Join(missing, ", "))
 }
