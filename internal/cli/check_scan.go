@@ -41,15 +41,18 @@ func scanRepo(g *globalOptions, paths []string, plaintext, badRegexFails bool) (
 		}
 		return nil, usageErr(err)
 	}
-	if err := notSopsConfig(cfgPath, cfg); err != nil {
+	cwd, _ := os.Getwd()
+	display := func(abs string) string { return displayPath(cwd, abs) }
+	shown := display(absOr(cfgPath))
+	if err := notSopsConfig(shown, cfg); err != nil {
 		return nil, usageErr(err)
 	}
 	if badRegexFails {
 		for _, r := range cfg.Rules {
 			if r.RegexErr != nil {
 				line := cmp.Or(r.PathLine, r.Line)
-				return nil, usageErrorf("%s:%d: creation rule %d: invalid path_regex %q: %s", cfgPath, line, r.Index+1,
-					r.PathRegex, firstLine(r.RegexErr.Error()))
+				return nil, usageErrorf("%s:%d: creation rule %d: invalid path_regex %q: %s", shown, line, r.Index+1,
+					r.PathRegex, strings.TrimPrefix(firstLine(r.RegexErr.Error()), "error parsing regexp: "))
 			}
 		}
 	}
@@ -69,8 +72,6 @@ func scanRepo(g *globalOptions, paths []string, plaintext, badRegexFails bool) (
 			break
 		}
 	}
-	cwd, _ := os.Getwd()
-	display := func(abs string) string { return displayPath(cwd, abs) }
 	res, err := rekey.Scan(rekey.ScanOptions{
 		Config:    cfg,
 		Paths:     paths,
@@ -80,17 +81,18 @@ func scanRepo(g *globalOptions, paths []string, plaintext, badRegexFails bool) (
 	if err != nil {
 		return nil, failErr(err)
 	}
-	return &scanned{Config: cfg, ConfigShown: display(absOr(cfgPath)), Result: res}, nil
+	return &scanned{Config: cfg, ConfigShown: shown, Result: res}, nil
 }
 
 // notSopsConfig reports a --config that names something other than a
 // .sops.yaml: a sops-encrypted file, or YAML with none of the keys sops
 // reads (linting it would only say "no creation_rules").
-func notSopsConfig(path string, cfg *recipients.Config) error {
+func notSopsConfig(shown string, cfg *recipients.Config) error {
 	data := cfg.Data()
+	path := cfg.Path
 	if f, err := sopsfile.Parse(path, data); f != nil || (err != nil && !errors.Is(err, sopsfile.ErrNotEncrypted) &&
 		bytes.Contains(data, []byte("ENC[AES256_GCM,"))) {
-		return fmt.Errorf("%s is a sops-encrypted file, not a .sops.yaml: give the configuration with --config", path)
+		return fmt.Errorf("%s is a sops-encrypted file, not a .sops.yaml: give the configuration with --config", shown)
 	}
 	if cfg.HasCreationRules() || filepath.Base(path) == ".sops.yaml" {
 		return nil
@@ -105,7 +107,7 @@ func notSopsConfig(path string, cfg *recipients.Config) error {
 			}
 		}
 	}
-	return fmt.Errorf("%s is not a .sops.yaml: it has no creation_rules", path)
+	return fmt.Errorf("%s is not a .sops.yaml: it has no creation_rules", shown)
 }
 
 func firstLine(s string) string {
