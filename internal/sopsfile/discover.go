@@ -52,8 +52,9 @@ type DiscoverOptions struct {
 type Tree struct {
 	// SkippedLinks are the symbolic links to files outside the root, sorted.
 	SkippedLinks []SkippedLink
-	// Temps are temporary files of [atomicfile] met in folders (left by a
-	// killed process), sorted; they are never listed as files.
+	// Temps are temporary files of [atomicfile] (left by a killed
+	// process) met in folders or named as roots, sorted; they are never
+	// listed as files.
 	Temps []string
 }
 
@@ -362,6 +363,12 @@ func WalkTree(roots []string, opts DiscoverOptions) ([]string, *Tree, error) {
 			return nil, nil, err
 		}
 		if !info.IsDir() {
+			if atomicfile.IsTemp(root) {
+				// Named (pre-commit passes the staged files): reported,
+				// not read as a file of its own.
+				tree.Temps = append(tree.Temps, filepath.Clean(root))
+				continue
+			}
 			if info.Mode().IsRegular() {
 				if li, err := os.Lstat(root); err == nil && li.Mode()&fs.ModeSymlink != 0 {
 					if !addLink(root) {
