@@ -10,7 +10,11 @@
 //
 // [Parse] reads the metadata of one file; [Discover] walks folders and finds
 // the sops-encrypted files among them. Neither decrypts anything nor needs a
-// key. Entries that sops could not load are reported in [Stanza.Problem] and
+// key. [DiscoverTree] with a [DiscoverOptions.Root] (usually [TreeRoot] of
+// the folder of .sops.yaml) also skips symbolic links to files outside the
+// tree and reports them, with stray temporary files. Parse refuses what sops
+// itself cannot read (an INI line without =, a CRLF dotenv file, a file cut
+// short inside its metadata). Entries that sops could not load are reported in [Stanza.Problem] and
 // [File.Problems] instead of failing the whole file.
 //
 // # Editing
