@@ -80,6 +80,9 @@ type Rule struct {
 
 	re   *regexp.Regexp
 	node *yaml.Node // the rule mapping (aliases resolved); nil for a null item
+
+	// filter rejects most paths before re runs (config_match.go).
+	filter pathFilter
 }
 
 // Group is one key group. Members are in the order sops builds the group
@@ -390,7 +393,7 @@ func (c *Config) RuleForRel(rel string) (*Rule, error) {
 		if r.RegexErr != nil {
 			return nil, fmt.Errorf("%s:%d: creation rule %d: invalid path_regex %q: %v", c.Path, r.PathLine, r.Index+1, r.PathRegex, r.RegexErr)
 		}
-		if r.re.MatchString(rel) {
+		if r.filter.mayMatch(rel) && r.re.MatchString(rel) {
 			return r, nil
 		}
 	}
@@ -521,6 +524,9 @@ func (c *Config) resolveRule(index int, item *yaml.Node) (*Rule, error) {
 	}
 	if r.PathRegex != "" {
 		r.re, r.RegexErr = regexp.Compile(r.PathRegex)
+		if r.RegexErr == nil {
+			r.filter = newPathFilter(r.PathRegex)
+		}
 	}
 	n := 0
 	for _, s := range []string{cr.UnencryptedSuffix, cr.EncryptedSuffix, cr.UnencryptedRegex, cr.EncryptedRegex, cr.UnencryptedCommentRegex, cr.EncryptedCommentRegex} {

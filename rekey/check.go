@@ -38,7 +38,8 @@ func (s Severity) String() string {
 type Code string
 
 // The finding codes. Files: drift, threshold, no-rule, plaintext,
-// plaintext-comment, unencrypted, metadata, unreadable. The config:
+// plaintext-comment, unencrypted-secret, unencrypted, metadata, unreadable,
+// stray-temp, outside-link. The config:
 // bad-recipient, duplicate-recipient, unused-anchor, unreachable-rule,
 // bad-regex, unknown-key, unknown-top-level, no-threshold, ssh-recipient,
 // sops-yml, empty-group, ignored-flat-keys, bad-settings, no-creation-rules.
@@ -49,6 +50,9 @@ const (
 	CodePlaintext         Code = "plaintext"
 	CodePlaintextComment  Code = "plaintext-comment"
 	CodeUnencrypted       Code = "unencrypted"
+	CodeUnencryptedSecret Code = "unencrypted-secret"
+	CodeStrayTemp         Code = "stray-temp"
+	CodeOutsideLink       Code = "outside-link"
 	CodeMetadata          Code = "metadata"
 	CodeUnreadable        Code = "unreadable"
 	CodeBadRecipient      Code = "bad-recipient"
@@ -82,9 +86,12 @@ var Codes = []CodeInfo{
 	{CodeNoRule, SeverityError, "an encrypted file that no creation rule matches"},
 	{CodePlaintext, SeverityError, "a value that should be encrypted is stored in plaintext"},
 	{CodePlaintextComment, SeverityWarning, "a comment that sops would encrypt is stored in plaintext"},
+	{CodeUnencryptedSecret, SeverityError, "an unencrypted Kubernetes Secret whose data a creation rule would encrypt"},
 	{CodeUnencrypted, SeverityWarning, "a file that a creation rule's path_regex selects is not encrypted"},
-	{CodeMetadata, SeverityError, "the sops metadata lacks mac, lastmodified or version, or has a malformed key entry"},
-	{CodeUnreadable, SeverityError, "a file could not be read or its metadata could not be parsed"},
+	{CodeMetadata, SeverityError, "the sops metadata lacks mac, lastmodified or version, has a value sops refuses, or a malformed key entry"},
+	{CodeUnreadable, SeverityError, "a file could not be read, or sops could not read it (syntax, line endings, truncation)"},
+	{CodeStrayTemp, SeverityWarning, "a temporary file left by an interrupted sopsfleet run (git add -A would commit it)"},
+	{CodeOutsideLink, SeverityWarning, "a symbolic link to a file outside the tree: skipped, never read or written through"},
 	{CodeBadRecipient, SeverityError, "a recipient in .sops.yaml is not valid (sops refuses to load the config)"},
 	{CodeDuplicate, SeverityWarning, "a recipient appears twice in one key group"},
 	{CodeUnusedAnchor, SeverityWarning, "a YAML anchor in .sops.yaml is never used"},
@@ -138,6 +145,10 @@ type ScanOptions struct {
 	// Display turns an absolute path into the path shown to the user;
 	// nil: the path as found.
 	Display func(abs string) string
+	// Root is the tree root: symbolic links to files outside it are
+	// skipped (ScanResult.SkippedLinks). "": sopsfile.TreeRoot of the
+	// config's folder (the git top level, else that folder).
+	Root string
 }
 
 // FileResult is what Scan learned about one file.
@@ -163,6 +174,9 @@ type FileResult struct {
 	// Plain are the plaintext values (ScanOptions.Plaintext).
 	Plain    []PlainValue
 	PlainErr error
+	// Secrets are the unencrypted Kubernetes Secrets of a file that is
+	// not encrypted (NotEncrypted; ScanOptions.Plaintext).
+	Secrets []PlainSecret
 }
 
 // Encrypted reports whether the file's metadata was read.
@@ -177,6 +191,13 @@ type ScanResult struct {
 	SopsYml []string
 	// Scanned counts every file looked at.
 	Scanned int
+	// Root is the tree root links were kept in.
+	Root string
+	// SkippedLinks are symbolic links to files outside Root, not read
+	// (display paths; Target absolute).
+	SkippedLinks []sopsfile.SkippedLink
+	// Temps are stray temporary files of sopsfleet (display paths).
+	Temps []string
 }
 
 // Scan discovers files, reads their metadata in parallel (never
@@ -202,7 +223,11 @@ func Scan(opts ScanOptions) (*ScanResult, error) {
 			explicit[absPath(p)] = true
 		}
 	}
-	res := &ScanResult{Config: cfg}
+	root := opts.Root
+	if root == "" && cfg.Dir != "" {
+		root = sopsfile.TreeRoot(cfg.Dir)
+	}
+	res := &ScanResult{Config: cfg, Root: root}
 	configAbs := ""
 	if cfg.Path != "" {
 		configAbs = absPath(cfg.Path)
@@ -219,7 +244,7 @@ func Scan(opts ScanOptions) (*ScanResult, error) {
 	var results []*FileResult
 	var sopsYml []bool
 	var paths []string
-	err := sopsfile.WalkParsed(roots, opts.Workers, func(n int) {
+	tree, err := sopsfile.WalkParsedTree(roots, sopsfile.DiscoverOptions{Jobs: opts.Workers, Root: root}, func(n int) {
 		res.Scanned = n
 		results = make([]*FileResult, n)
 		sopsYml = make([]bool, n)
@@ -237,6 +262,12 @@ func Scan(opts ScanOptions) (*ScanResult, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	for _, l := range tree.SkippedLinks {
+		res.SkippedLinks = append(res.SkippedLinks, sopsfile.SkippedLink{Path: display(absPath(l.Path)), Target: l.Target})
+	}
+	for _, t := range tree.Temps {
+		res.Temps = append(res.Temps, display(absPath(t)))
 	}
 	for i, r := range results {
 		if r != nil {
@@ -277,9 +308,20 @@ func absPath(p string) string {
 func scanFound(cfg *recipients.Config, found sopsfile.Found, sops bool, abs, disp string, explicit, plain bool) *FileResult {
 	r := &FileResult{Path: disp, Abs: abs, Explicit: explicit}
 	if !sops {
-		// Any other file matters only when a specific rule selects it.
 		rule, err := cfg.RuleFor(abs)
-		if err != nil || !specificRule(rule) {
+		if err != nil || rule == nil {
+			return nil
+		}
+		// A plaintext Kubernetes Secret matters under any rule that
+		// would encrypt its data, catch-all rules included.
+		if plain && found.Data != nil {
+			if secrets := FindPlainSecrets(rule, abs, found.Data); len(secrets) > 0 {
+				r.NotEncrypted, r.Rule, r.Secrets = true, rule, secrets
+				return r
+			}
+		}
+		// Any other file matters only when a specific rule selects it.
+		if !specificRule(rule) {
 			return nil
 		}
 		if st, err := os.Stat(abs); err != nil || st.Size() == 0 {
@@ -302,7 +344,7 @@ func scanFound(cfg *recipients.Config, found sopsfile.Found, sops bool, abs, dis
 	checkEncs(f)
 	r.Rule, r.RuleErr = cfg.RuleFor(abs)
 	if r.RuleErr == nil && r.Rule != nil {
-		r.Diffs = DiffGroups(r.Rule.Groups, f.Groups)
+		r.Diffs = DiffGroups(r.Rule.Groups, namedStanzas(f.Groups))
 		r.Threshold = EffectiveThreshold(f.ShamirThreshold, len(f.Groups))
 		r.WantedThreshold = EffectiveThreshold(r.Rule.ShamirThreshold, len(r.Rule.Groups))
 	}
@@ -311,6 +353,20 @@ func scanFound(cfg *recipients.Config, found sopsfile.Found, sops bool, abs, dis
 	}
 	detach(f)
 	return r
+}
+
+// namedStanzas is groups without the entries that name no key (a malformed
+// entry, reported as metadata): they are not an "extra" recipient.
+func namedStanzas(groups [][]sopsfile.Stanza) [][]sopsfile.Stanza {
+	out := make([][]sopsfile.Stanza, len(groups))
+	for i, g := range groups {
+		for _, s := range g {
+			if s.Key.ID != "" {
+				out[i] = append(out[i], s)
+			}
+		}
+	}
+	return out
 }
 
 // detach drops what check and report do not use from f (the encrypted data
@@ -346,8 +402,8 @@ func catchAll(r *recipients.Rule) bool {
 	if r.RegexErr != nil {
 		return false
 	}
-	re, err := regexp.Compile(r.PathRegex)
-	return err == nil && re.MatchString("")
+	re := cachedRegex(r.PathRegex)
+	return re != nil && re.MatchString("")
 }
 
 // genericProbes are paths that only a rule selecting files by extension
@@ -386,6 +442,24 @@ func Check(res *ScanResult, configPath string) []Finding {
 			Hint:    "merge its rules into .sops.yaml and delete it",
 		})
 	}
+	for _, l := range res.SkippedLinks {
+		to := l.Target
+		if to == "" {
+			to = "a file that cannot be resolved"
+		}
+		findings = append(findings, Finding{
+			Severity: SeverityWarning, Code: CodeOutsideLink, File: l.Path,
+			Message: fmt.Sprintf("symbolic link to %s, outside the tree %s: skipped, not checked", to, res.Root),
+			Hint:    "replace the link with the file itself, or remove it",
+		})
+	}
+	for _, t := range res.Temps {
+		findings = append(findings, Finding{
+			Severity: SeverityWarning, Code: CodeStrayTemp, File: t,
+			Message: "temporary file left by an interrupted sopsfleet run",
+			Hint:    "delete it (rm " + shellQuote(t) + "), so that git add -A does not commit it",
+		})
+	}
 	for _, r := range res.Files {
 		findings = append(findings, fileFindings(res.Config, r)...)
 	}
@@ -414,6 +488,20 @@ func fileFindings(cfg *recipients.Config, r *FileResult) []Finding {
 	case r.Err != nil:
 		line, msg := errorText(r.Err)
 		add(SeverityError, CodeUnreadable, line, "fix the file, or restore it from version control", "%s", msg)
+		return out
+	case r.NotEncrypted && len(r.Secrets) > 0:
+		for _, s := range r.Secrets {
+			what := "Kubernetes Secret"
+			if s.Name != "" {
+				what += fmt.Sprintf(" %q", s.Name)
+			}
+			if s.Document > 1 {
+				what += fmt.Sprintf(" (document %d)", s.Document)
+			}
+			add(SeverityError, CodeUnencryptedSecret, s.Line,
+				"sops encrypt --in-place "+shellQuote(r.Path)+", and rotate the secret (git history has it)",
+				"%s is not encrypted, but creation rule %d would encrypt %s", what, r.Rule.Index+1, secretKeysText(s.Keys))
+		}
 		return out
 	case r.NotEncrypted:
 		add(SeverityWarning, CodeUnencrypted, 0, "sops encrypt --in-place "+shellQuote(r.Path),
@@ -479,7 +567,13 @@ func fileFindings(cfg *recipients.Config, r *FileResult) []Finding {
 			if max(len(f.Groups), len(r.Rule.Groups)) > 1 {
 				where = fmt.Sprintf("key group %d: ", d.Group+1)
 			}
-			add(SeverityError, CodeDrift, line, update,
+			hint := update
+			if len(d.Extra) > 0 {
+				// Without rotation the removed recipient keeps the data
+				// key, and with it every value of the file.
+				hint = "sopsfleet updatekeys --rotate " + shellQuote(r.Path)
+			}
+			add(SeverityError, CodeDrift, line, hint,
 				"%srecipients differ from creation rule %d: %s", where, r.Rule.Index+1, strings.Join(parts, "; "))
 		}
 		if r.Diffs == nil && r.Threshold != r.WantedThreshold {

@@ -928,7 +928,7 @@ creation_rules:
 		got = append(got, f.File+": "+string(f.Code)+": "+f.Message+" | "+f.Hint)
 	}
 	want := []string{
-		"s/extra.yaml: drift: key group 2: recipients differ from creation rule 1: extra carol | sopsfleet updatekeys s/extra.yaml",
+		"s/extra.yaml: drift: key group 2: recipients differ from creation rule 1: extra carol | sopsfleet updatekeys --rotate s/extra.yaml",
 		"s/lessgroups.yaml: drift: key group 3: recipients differ from creation rule 1: missing carol | sopsfleet updatekeys s/lessgroups.yaml",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

@@ -56,6 +56,8 @@ func Lint(cfg *recipients.Config, configPath string) []Finding {
 				"anchor &%s is never used", a.Name)
 		}
 	}
+	firstCatchAll := -1
+	firstRegex := map[string]int{}
 	for i, r := range cfg.Rules {
 		n := r.Index + 1
 		line := r.Line
@@ -82,23 +84,26 @@ func Lint(cfg *recipients.Config, configPath string) []Finding {
 			}
 			add(SeverityError, CodeUnknownKey, k.Line, hint, "%s", msg)
 		}
-		for j := 0; j < i; j++ {
-			prev := cfg.Rules[j]
-			if prev.RegexErr != nil {
-				continue
+		// The first earlier rule that matches every path, or that has the
+		// same path_regex (found in constant time: thousands of rules).
+		j, reason := -1, ""
+		if firstCatchAll >= 0 {
+			j, reason = firstCatchAll, fmt.Sprintf("creation rule %d before it matches every path", firstCatchAll+1)
+		}
+		if same, ok := firstRegex[r.PathRegex]; ok && r.HasPathRegex && (j < 0 || same < j) {
+			j, reason = same, fmt.Sprintf("creation rule %d before it has the same path_regex", same+1)
+		}
+		if j >= 0 {
+			add(SeverityError, CodeUnreachableRule, line,
+				"move it above creation rule "+fmt.Sprint(j+1)+", or remove it",
+				"creation rule %d is never used: %s", n, reason)
+		}
+		if r.RegexErr == nil {
+			if firstCatchAll < 0 && catchAll(r) {
+				firstCatchAll = i
 			}
-			reason := ""
-			switch {
-			case catchAll(prev):
-				reason = fmt.Sprintf("creation rule %d before it matches every path", prev.Index+1)
-			case r.HasPathRegex && prev.PathRegex == r.PathRegex:
-				reason = fmt.Sprintf("creation rule %d before it has the same path_regex", prev.Index+1)
-			}
-			if reason != "" {
-				add(SeverityError, CodeUnreachableRule, line,
-					"move it above creation rule "+fmt.Sprint(prev.Index+1)+", or remove it",
-					"creation rule %d is never used: %s", n, reason)
-				break
+			if _, ok := firstRegex[r.PathRegex]; !ok {
+				firstRegex[r.PathRegex] = i
 			}
 		}
 		if r.SettingsErr != nil {

@@ -37,8 +37,11 @@ Findings (stable codes; see docs/check.md):
   no-rule                an encrypted file no creation rule matches
   plaintext              a value stored in plaintext that sops would encrypt
   plaintext-comment      (warning) a plaintext comment that sops would encrypt
+  unencrypted-secret     a Kubernetes Secret in plaintext that its rule would encrypt
   unencrypted            (warning) a file a path_regex selects is not encrypted
-  metadata, unreadable   broken sops metadata
+  metadata, unreadable   broken sops metadata, or a file sops cannot read
+  stray-temp             (warning) a temporary file left by a killed sopsfleet run
+  outside-link           (warning) a link to a file outside the tree (skipped)
   bad-recipient, duplicate-recipient, unused-anchor, unreachable-rule,
   bad-regex, unknown-key, unknown-top-level, no-threshold, ssh-recipient,
   sops-yml, empty-group, ignored-flat-keys, bad-settings, no-creation-rules
@@ -76,7 +79,7 @@ func runCheck(opts *checkOptions) error {
 	default:
 		return usageErrorf("invalid --format %q: want text, json, github or sarif", opts.Format)
 	}
-	sc, err := scanRepo(opts.g, opts.Paths, true)
+	sc, err := scanRepo(opts.g, opts.Paths, true, false)
 	if err != nil {
 		return err
 	}

@@ -1,12 +1,18 @@
 package cli
 
 import (
+	"bytes"
+	"cmp"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"go.yaml.in/yaml/v3"
+
+	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
 	"github.com/sopsfleet/sopsfleet/recipients"
 	"github.com/sopsfleet/sopsfleet/rekey"
 )
@@ -19,9 +25,11 @@ type scanned struct {
 }
 
 // scanRepo loads .sops.yaml and scans paths (default: the config's folder,
-// recursively), reading metadata only. A missing or invalid config, or a
-// path that does not exist, is a usage error (exit 2).
-func scanRepo(g *globalOptions, paths []string, plaintext bool) (*scanned, error) {
+// recursively), reading metadata only. A missing or invalid config, a file
+// that is not a .sops.yaml, or a path that does not exist, is a usage error
+// (exit 2); with badRegexFails, so is an invalid path_regex (report cannot
+// say which rule a file has; check reports it as a finding instead).
+func scanRepo(g *globalOptions, paths []string, plaintext, badRegexFails bool) (*scanned, error) {
 	cfgPath, err := g.ConfigPath()
 	if err != nil {
 		return nil, usageErr(err)
@@ -32,6 +40,21 @@ func scanRepo(g *globalOptions, paths []string, plaintext bool) (*scanned, error
 			return nil, usageErrorf("cannot read %q: no such file", cfgPath)
 		}
 		return nil, usageErr(err)
+	}
+	cwd, _ := os.Getwd()
+	display := func(abs string) string { return displayPath(cwd, abs) }
+	shown := display(absOr(cfgPath))
+	if err := notSopsConfig(shown, cfg); err != nil {
+		return nil, usageErr(err)
+	}
+	if badRegexFails {
+		for _, r := range cfg.Rules {
+			if r.RegexErr != nil {
+				line := cmp.Or(r.PathLine, r.Line)
+				return nil, usageErrorf("%s:%d: creation rule %d: invalid path_regex %q: %s", shown, line, r.Index+1,
+					r.PathRegex, strings.TrimPrefix(firstLine(r.RegexErr.Error()), "error parsing regexp: "))
+			}
+		}
 	}
 	for _, p := range paths {
 		if _, err := os.Stat(p); err != nil {
@@ -49,8 +72,6 @@ func scanRepo(g *globalOptions, paths []string, plaintext bool) (*scanned, error
 			break
 		}
 	}
-	cwd, _ := os.Getwd()
-	display := func(abs string) string { return displayPath(cwd, abs) }
 	res, err := rekey.Scan(rekey.ScanOptions{
 		Config:    cfg,
 		Paths:     paths,
@@ -60,7 +81,38 @@ func scanRepo(g *globalOptions, paths []string, plaintext bool) (*scanned, error
 	if err != nil {
 		return nil, failErr(err)
 	}
-	return &scanned{Config: cfg, ConfigShown: display(absOr(cfgPath)), Result: res}, nil
+	return &scanned{Config: cfg, ConfigShown: shown, Result: res}, nil
+}
+
+// notSopsConfig reports a --config that names something other than a
+// .sops.yaml: a sops-encrypted file, or YAML with none of the keys sops
+// reads (linting it would only say "no creation_rules").
+func notSopsConfig(shown string, cfg *recipients.Config) error {
+	data := cfg.Data()
+	path := cfg.Path
+	if f, err := sopsfile.Parse(path, data); f != nil || (err != nil && !errors.Is(err, sopsfile.ErrNotEncrypted) &&
+		bytes.Contains(data, []byte("ENC[AES256_GCM,"))) {
+		return fmt.Errorf("%s is a sops-encrypted file, not a .sops.yaml: give the configuration with --config", shown)
+	}
+	if cfg.HasCreationRules() || filepath.Base(path) == ".sops.yaml" {
+		return nil
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) == nil && len(doc.Content) > 0 && doc.Content[0].Kind == yaml.MappingNode {
+		top := doc.Content[0].Content
+		for i := 0; i+1 < len(top); i += 2 {
+			switch top[i].Value {
+			case "creation_rules", "destination_rules", "stores":
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("%s is not a .sops.yaml: it has no creation_rules", shown)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
 }
 
 // displayPath shows abs relative to the working directory when it is below

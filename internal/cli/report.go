@@ -83,9 +83,12 @@ func runReport(opts *reportOptions) error {
 	if opts.By != "file" && opts.By != "recipient" {
 		return usageErrorf("invalid --by %q: want file or recipient", opts.By)
 	}
-	sc, err := scanRepo(opts.g, opts.Paths, false)
+	sc, err := scanRepo(opts.g, opts.Paths, false, true)
 	if err != nil {
 		return err
+	}
+	for _, l := range sc.Result.SkippedLinks {
+		opts.IO.Warnf("skipped %s: a symbolic link to a file outside the tree %s", l.Path, sc.Result.Root)
 	}
 	rep := rekey.BuildReport(sc.Result)
 	out := opts.IO.Out

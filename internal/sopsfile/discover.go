@@ -3,23 +3,69 @@ package sopsfile
 import (
 	"bytes"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/sopsfleet/sopsfleet/internal/atomicfile"
 )
 
 // Found is one file found by [DiscoverParsed]: its content and metadata, or
-// the error that made its metadata unreadable.
+// the error that made its metadata unreadable. For a file that is not
+// sops-encrypted, [WalkParsed] sets Data only for YAML and JSON files that
+// are read whole (callers look for plaintext Kubernetes Secrets in them).
 type Found struct {
 	Path string
 	Data []byte
 	File *File // nil when Err is set
 	Err  error
+}
+
+// SkippedLink is a symbolic link a walk did not follow because the file it
+// points to is outside the tree root ([DiscoverOptions.Root]).
+type SkippedLink struct {
+	Path   string // the link, as found
+	Target string // where it points, resolved; "" when it cannot be resolved
+}
+
+// DiscoverOptions say how [DiscoverTree], [WalkTree] and [WalkParsedTree]
+// walk.
+type DiscoverOptions struct {
+	// Jobs is the number of workers that read and parse files; 0 means one
+	// per CPU.
+	Jobs int
+	// Root is the tree root: a symbolic link (found in a folder, or given
+	// as a root) to a file outside it is skipped and listed in
+	// [Tree.SkippedLinks], never read or written through. "" puts no limit
+	// (the behaviour of [Walk]). Callers pass [TreeRoot] of the folder of
+	// .sops.yaml.
+	Root string
+}
+
+// Tree is what a walk found besides the files it lists.
+type Tree struct {
+	// SkippedLinks are the symbolic links to files outside the root, sorted.
+	SkippedLinks []SkippedLink
+	// Temps are temporary files of [atomicfile] (left by a killed
+	// process) met in folders or named as roots, sorted; they are never
+	// listed as files.
+	Temps []string
+}
+
+// Discovery is the outcome of [DiscoverTree].
+type Discovery struct {
+	Tree
+	// Found are the sops-encrypted files (and those that look encrypted
+	// but whose metadata cannot be read), sorted by path.
+	Found []Found
+	// Ignored are the other regular files looked at.
+	Ignored []string
 }
 
 // Discover walks roots (files or folders, recursively, skipping .git) and
@@ -37,27 +83,42 @@ func Discover(roots []string) (files []string, ignored []string, err error) {
 
 // DiscoverParsed is [Discover] that also returns each file's content and
 // metadata, read and parsed with jobs workers (0 means one per CPU), so that
-// callers do not read and parse every file twice.
+// callers do not read and parse every file twice. It puts no limit on
+// symbolic links; [DiscoverTree] does.
 func DiscoverParsed(roots []string, jobs int) (found []Found, ignored []string, err error) {
-	var results []Found
-	var keep []bool
-	err = WalkParsed(roots, jobs, func(n int) {
-		results = make([]Found, n)
-		keep = make([]bool, n)
-	}, func(i int, f Found, sops bool) {
-		results[i], keep[i] = f, sops
-	})
+	d, err := DiscoverTree(roots, DiscoverOptions{Jobs: jobs})
 	if err != nil {
 		return nil, nil, err
 	}
+	return d.Found, d.Ignored, nil
+}
+
+// DiscoverTree is [DiscoverParsed] with options: with opts.Root set, links
+// to files outside the root are skipped and returned in the result.
+func DiscoverTree(roots []string, opts DiscoverOptions) (*Discovery, error) {
+	var results []Found
+	var keep []bool
+	tree, err := WalkParsedTree(roots, opts, func(n int) {
+		results = make([]Found, n)
+		keep = make([]bool, n)
+	}, func(i int, f Found, sops bool) {
+		if !sops {
+			f.Data = nil
+		}
+		results[i], keep[i] = f, sops
+	})
+	if err != nil {
+		return nil, err
+	}
+	d := &Discovery{Tree: *tree}
 	for i, r := range results {
 		if keep[i] {
-			found = append(found, r)
+			d.Found = append(d.Found, r)
 		} else {
-			ignored = append(ignored, r.Path)
+			d.Ignored = append(d.Ignored, r.Path)
 		}
 	}
-	return found, ignored, nil
+	return d, nil
 }
 
 // WalkParsed walks roots as [Walk] does and reads and parses each file with
@@ -70,15 +131,27 @@ func DiscoverParsed(roots []string, jobs int) (found []Found, ignored []string, 
 // holds sops values) but its metadata cannot be read (f.Err is then set); a
 // file that cannot be read at all is passed with sops true and f.Err set
 // (errors.Is(f.Err, fs.ErrNotExist) when it vanished during the walk). For
-// any other file only f.Path is set.
+// any other file only f.Path is set, and f.Data for YAML and JSON files.
+//
+// A file larger than [LargeFile] is read whole only when its beginning
+// looks like a sops file (holds an encrypted value); any other is skipped
+// after reading [SniffSize] bytes.
 func WalkParsed(roots []string, jobs int, start func(n int), fn func(i int, f Found, sops bool)) error {
-	paths, err := Walk(roots)
+	_, err := WalkParsedTree(roots, DiscoverOptions{Jobs: jobs}, start, fn)
+	return err
+}
+
+// WalkParsedTree is [WalkParsed] with options; it also returns what the
+// walk skipped (links out of opts.Root, temporary files).
+func WalkParsedTree(roots []string, opts DiscoverOptions, start func(n int), fn func(i int, f Found, sops bool)) (*Tree, error) {
+	paths, tree, err := WalkTree(roots, opts)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if start != nil {
 		start(len(paths))
 	}
+	jobs := opts.Jobs
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
 	}
@@ -99,29 +172,93 @@ func WalkParsed(roots []string, jobs int, start func(n int), fn func(i int, f Fo
 	}
 	close(next)
 	wg.Wait()
-	return nil
+	return tree, nil
+}
+
+// SniffSize is how much of a large file is read to decide whether it may be
+// a sops file.
+const SniffSize = 64 << 10
+
+// LargeFile is the size above which a file is read whole only when its
+// first [SniffSize] bytes hold a sops encrypted value: a multi-gigabyte
+// file that is not a sops file is never read whole. (sops keeps a whole
+// file in memory too, so a real sops file is read whatever its size.)
+var LargeFile int64 = 16 << 20
+
+// openFile opens a file for examine; tests replace it to count the bytes
+// read.
+var openFile = func(path string) (io.ReadCloser, error) { return os.Open(path) }
+
+// readSniffed reads path whole, unless it is larger than [LargeFile] and
+// its first [SniffSize] bytes hold no sops encrypted value: then it
+// returns only those bytes, and whole false.
+func readSniffed(path string) (data []byte, whole bool, err error) {
+	r, err := openFile(path)
+	if err != nil {
+		return nil, false, err
+	}
+	defer r.Close()
+	size := int64(-1)
+	if st, ok := r.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		if fi, err := st.Stat(); err == nil {
+			size = fi.Size()
+		}
+	}
+	if size < 0 {
+		if fi, err := os.Stat(path); err == nil {
+			size = fi.Size()
+		}
+	}
+	if size >= 0 && size <= LargeFile {
+		buf := bytes.NewBuffer(make([]byte, 0, size+1))
+		_, err := buf.ReadFrom(r)
+		return buf.Bytes(), err == nil, err
+	}
+	head := make([]byte, SniffSize)
+	n, err := io.ReadFull(r, head)
+	head = head[:n]
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return head, true, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if !bytes.Contains(head, []byte("ENC[AES256_GCM,")) {
+		return head, false, nil
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, max(size, SniffSize)+1))
+	buf.Write(head)
+	_, err = buf.ReadFrom(r)
+	return buf.Bytes(), err == nil, err
 }
 
 // examine reads and parses one file; keep reports whether it is (or looks
 // like) a sops file.
 func examine(path string) (Found, bool) {
-	data, err := os.ReadFile(path)
+	data, whole, err := readSniffed(path)
 	if err != nil {
 		return Found{Path: path, Err: err}, true
 	}
-	if !bytes.Contains(data, []byte("sops")) {
+	if !whole {
 		return Found{Path: path}, false
+	}
+	other := Found{Path: path}
+	if ff := FormatFor(path); ff == FormatYAML || ff == FormatJSON {
+		other.Data = data
+	}
+	if !bytes.Contains(data, []byte("sops")) {
+		return other, false
 	}
 	f, err := Parse(path, data)
 	switch {
 	case err == nil:
 		return Found{Path: path, Data: data, File: f}, true
 	case errors.Is(err, ErrNotEncrypted):
-		return Found{Path: path}, false
+		return other, false
 	case bytes.Contains(data, []byte("ENC[AES256_GCM,")):
 		return Found{Path: path, Data: data, Err: err}, true
 	}
-	return Found{Path: path}, false
+	return other, false
 }
 
 // Walk lists the regular files under roots (files or folders, recursively,
@@ -131,11 +268,58 @@ func examine(path string) (Found, bool) {
 // folders: they are never sops files of their own.
 // Symbolic links to files are followed, unless the file they point to is
 // listed itself (so that no file is handled twice); links to folders are
-// not followed.
+// not followed. [WalkTree] also skips links out of a tree root.
 func Walk(roots []string) ([]string, error) {
+	paths, _, err := WalkTree(roots, DiscoverOptions{})
+	return paths, err
+}
+
+// WalkTree is [Walk] with options: with opts.Root set, a symbolic link to a
+// file outside the root is skipped and returned in Tree.SkippedLinks (a
+// link in a pull request must not make a command read or rewrite a file
+// elsewhere on the machine). The temporary files met are returned too.
+func WalkTree(roots []string, opts DiscoverOptions) ([]string, *Tree, error) {
+	tree := &Tree{}
 	seen := map[string]bool{}
 	var out []string
 	var links []string
+	rootReal := ""
+	if opts.Root != "" {
+		r, err := filepath.Abs(opts.Root)
+		if err != nil {
+			return nil, nil, err
+		}
+		if rr, err := filepath.EvalSymlinks(r); err == nil {
+			r = rr
+		}
+		rootReal = r
+	}
+	// outside reports whether link resolves to a file outside the root,
+	// and where it points.
+	outside := func(link string) (bool, string) {
+		if rootReal == "" {
+			return false, ""
+		}
+		target, err := filepath.EvalSymlinks(link)
+		if err != nil {
+			return true, ""
+		}
+		if a, err := filepath.Abs(target); err == nil {
+			target = a
+		}
+		if target == rootReal || strings.HasPrefix(target, rootReal+string(filepath.Separator)) {
+			return false, target
+		}
+		return true, target
+	}
+	addLink := func(p string) bool {
+		if out, target := outside(p); out {
+			tree.SkippedLinks = append(tree.SkippedLinks, SkippedLink{Path: filepath.Clean(p), Target: target})
+			return false
+		}
+		links = append(links, p)
+		return true
+	}
 	add := func(p string) {
 		p = filepath.Clean(p)
 		if !seen[p] {
@@ -176,14 +360,22 @@ func Walk(roots []string) ([]string, error) {
 	for _, root := range roots {
 		info, err := os.Stat(root)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !info.IsDir() {
+			if atomicfile.IsTemp(root) {
+				// Named (pre-commit passes the staged files): reported,
+				// not read as a file of its own.
+				tree.Temps = append(tree.Temps, filepath.Clean(root))
+				continue
+			}
 			if info.Mode().IsRegular() {
-				add(root)
 				if li, err := os.Lstat(root); err == nil && li.Mode()&fs.ModeSymlink != 0 {
-					links = append(links, root)
+					if !addLink(root) {
+						continue
+					}
 				}
+				add(root)
 			}
 			continue
 		}
@@ -198,6 +390,7 @@ func Walk(roots []string) ([]string, error) {
 				return nil
 			}
 			if atomicfile.IsTemp(p) {
+				tree.Temps = append(tree.Temps, filepath.Clean(p))
 				return nil
 			}
 			if d.Type().IsRegular() {
@@ -205,18 +398,68 @@ func Walk(roots []string) ([]string, error) {
 				return nil
 			}
 			if d.Type()&fs.ModeSymlink != 0 {
-				if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+				if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && addLink(p) {
 					add(p)
-					links = append(links, p)
 				}
 			}
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	dedupe()
 	sort.Strings(out)
-	return out, nil
+	sort.Slice(tree.SkippedLinks, func(i, j int) bool { return tree.SkippedLinks[i].Path < tree.SkippedLinks[j].Path })
+	tree.SkippedLinks = slicesCompactLinks(tree.SkippedLinks)
+	sort.Strings(tree.Temps)
+	tree.Temps = compactSorted(tree.Temps)
+	return out, tree, nil
+}
+
+func slicesCompactLinks(s []SkippedLink) []SkippedLink {
+	out := s[:0]
+	for i, l := range s {
+		if i == 0 || l.Path != s[i-1].Path {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func compactSorted(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+var treeRoots sync.Map // absolute folder → its tree root
+
+// TreeRoot returns the root of the tree dir belongs to: the top level of
+// its git work tree (git rev-parse --show-toplevel, run once per folder),
+// else dir itself, made absolute. Commands that walk a repository keep
+// symbolic links inside it ([DiscoverOptions.Root]).
+func TreeRoot(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	if v, ok := treeRoots.Load(abs); ok {
+		return v.(string)
+	}
+	root := abs
+	cmd := exec.Command("git", "rev-parse", "--show-toplevel")
+	cmd.Dir = abs
+	cmd.Env = append(os.Environ(), "GIT_OPTIONAL_LOCKS=0")
+	if out, err := cmd.Output(); err == nil {
+		if top := strings.TrimSpace(string(out)); top != "" {
+			root = filepath.FromSlash(top)
+		}
+	}
+	treeRoots.Store(abs, root)
+	return root
 }

@@ -10,7 +10,11 @@
 //
 // [Parse] reads the metadata of one file; [Discover] walks folders and finds
 // the sops-encrypted files among them. Neither decrypts anything nor needs a
-// key. Entries that sops could not load are reported in [Stanza.Problem] and
+// key. [DiscoverTree] with a [DiscoverOptions.Root] (usually [TreeRoot] of
+// the folder of .sops.yaml) also skips symbolic links to files outside the
+// tree and reports them, with stray temporary files. Parse refuses what sops
+// itself cannot read (an INI line without =, a CRLF dotenv file, a file cut
+// short inside its metadata). Entries that sops could not load are reported in [Stanza.Problem] and
 // [File.Problems] instead of failing the whole file.
 //
 // # Editing
@@ -23,6 +27,7 @@ package sopsfile
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
@@ -139,5 +144,30 @@ func Parse(path string, data []byte) (*File, error) {
 	if err := f.fromTree(root); err != nil {
 		return nil, err
 	}
+	if err := truncated(f, data); err != nil {
+		return nil, err
+	}
 	return f, nil
+}
+
+// truncated reports a file that ends inside its sops metadata: sops writes
+// YAML, JSON and INI files with a final newline and the mac, lastmodified
+// and version fields, so a file without the newline that lacks one of them
+// was cut short (a failed copy, a full disk). sops cannot read it.
+func truncated(f *File, data []byte) error {
+	if f.Format == FormatDotenv || len(data) == 0 || data[len(data)-1] == '\n' {
+		return nil
+	}
+	var missing []string
+	for _, m := range []struct{ name, value string }{
+		{"lastmodified", f.LastModified}, {"mac", f.MAC}, {"version", f.Version},
+	} {
+		if m.value == "" {
+			missing = append(missing, m.name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("the file ends inside its sops metadata (no %s): it looks truncated", strings.Join(missing, ", "))
 }

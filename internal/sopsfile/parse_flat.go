@@ -67,6 +67,13 @@ func parseDotenv(f *File, data []byte) (*mnode, error) {
 	if len(entries) == 0 {
 		return nil, nil
 	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.value, "\r") {
+			// sops splits dotenv lines at "\n" only: every metadata
+			// value keeps its "\r" and lastmodified no longer parses.
+			return nil, fmt.Errorf("line %d: the file has Windows (CRLF) line endings, which sops cannot read in a dotenv file", e.line)
+		}
+	}
 	for _, line := range bad {
 		f.problem(line, "line has no = (sops cannot read this dotenv file)")
 	}
@@ -110,7 +117,7 @@ func iniSops(data []byte) ([]iniSection, error) {
 			cur = nil
 			closeIdx := bytes.LastIndexByte(l, ']')
 			if closeIdx < 0 {
-				return nil, fmt.Errorf("line %d: unclosed section %q", line, l)
+				return nil, fmt.Errorf("line %d: unclosed section header (no ]): sops cannot read the file", line)
 			}
 			if strings.TrimSpace(string(l[1:closeIdx])) == "sops" {
 				out = append(out, iniSection{line: line, start: lines[i].start, end: lines[i].end})
@@ -118,11 +125,14 @@ func iniSops(data []byte) ([]iniSection, error) {
 			}
 			continue
 		}
-		if cur == nil {
-			continue
-		}
 		key, value, ok := iniKeyValue(l)
 		if !ok {
+			if cur == nil {
+				// gopkg.in/ini.v1 fails the whole file ("key-value
+				// delimiter not found"); the line is not quoted, it may
+				// be a secret.
+				return nil, fmt.Errorf("line %d: INI line has no = or : (sops cannot read the file)", line)
+			}
 			return nil, fmt.Errorf("line %d: invalid INI line in [sops]", line)
 		}
 		e := flatEntry{key: key, line: line, start: lines[i].start}
@@ -163,6 +173,9 @@ func iniSops(data []byte) ([]iniSection, error) {
 			if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {
 				value = value[1 : len(value)-1]
 			}
+		}
+		if cur == nil {
+			continue
 		}
 		e.value = strings.ReplaceAll(value, `\n`, "\n")
 		e.end = lines[i].end

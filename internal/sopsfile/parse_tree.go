@@ -2,10 +2,13 @@ package sopsfile
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/getsops/sops/v3/version"
 
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
@@ -73,6 +76,9 @@ var stanzaTypes = []recipients.KeyType{
 	recipients.TypeVault, recipients.TypePGP, recipients.TypeAge,
 }
 
+// encryptedValue is the shape sops gives an encrypted value (aes/cipher.go).
+var encryptedValue = regexp.MustCompile(`^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]`)
+
 func (f *File) problem(line int, format string, args ...any) {
 	f.Problems = append(f.Problems, Problem{Line: line, Message: fmt.Sprintf(format, args...)})
 }
@@ -106,6 +112,17 @@ func (f *File) fromTree(root *mnode) error {
 			f.problem(line, "shamir_threshold %q is not a number", s)
 		}
 		f.ShamirThreshold = n
+	}
+	if f.Version != "" {
+		// sops compares every file's version with 3.3.0 before decrypting
+		// (common.DetectKMSEncryptionContextBug) and fails when it is not
+		// semantic.
+		if _, err := version.AIsNewerThanB("3.3.0", f.Version); err != nil {
+			f.problem(f.VersionLine, "version %q is not a sops version (major.minor.patch): sops refuses to decrypt the file", f.Version)
+		}
+	}
+	if f.MAC != "" && !encryptedValue.MatchString(f.MAC) {
+		f.problem(f.MACLine, "mac is not an ENC[AES256_GCM,…] value: sops cannot verify the file")
 	}
 	if f.LastModified != "" {
 		if _, err := time.Parse(time.RFC3339, f.LastModified); err != nil {

@@ -1,0 +1,180 @@
+package sopsfile
+
+import (
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// countingFile counts the bytes read from a file.
+type countingFile struct {
+	*os.File
+	n *atomic.Int64
+}
+
+func (c countingFile) Read(p []byte) (int, error) {
+	n, err := c.File.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// countReads makes examine count the bytes it reads, until the test ends.
+func countReads(t *testing.T) *atomic.Int64 {
+	var n atomic.Int64
+	old := openFile
+	openFile = func(path string) (io.ReadCloser, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		return countingFile{f, &n}, nil
+	}
+	t.Cleanup(func() { openFile = old })
+	return &n
+}
+
+// TestWalkSniffsLargeFiles: a 4 GiB file that is not a sops file (sparse:
+// no disk used) is skipped after reading SniffSize bytes, however large;
+// a sops file above LargeFile is still read whole and parsed.
+func TestWalkSniffsLargeFiles(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "disk.img")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("sops sops sops, but no value\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(4 << 30); err != nil {
+		t.Skip("no sparse files here:", err)
+	}
+	f.Close()
+	n := countReads(t)
+	found, ignored, err := DiscoverParsed([]string{dir}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 0 || len(ignored) != 1 {
+		t.Fatalf("found %d, ignored %v", len(found), ignored)
+	}
+	if got := n.Load(); got > SniffSize {
+		t.Fatalf("read %d bytes of a 4 GiB file, want at most %d", got, SniffSize)
+	}
+
+	// A real sops file larger than LargeFile is read whole.
+	old := LargeFile
+	LargeFile = 1 << 10
+	t.Cleanup(func() { LargeFile = old })
+	k := genAgeKey(t)
+	data := sopsEncrypt(t, "big.yaml", "blob: "+strings.Repeat("x", 3000)+"\n", "", k.rcp)
+	if err := os.WriteFile(filepath.Join(dir, "big.yaml"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n.Store(0)
+	found, _, err = DiscoverParsed([]string{dir}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 1 || found[0].File == nil || found[0].Err != nil {
+		t.Fatalf("large sops file: %+v", found)
+	}
+	if got := n.Load(); got < int64(len(data)) || got > int64(len(data))+SniffSize {
+		t.Errorf("read %d bytes for a %d-byte sops file and a sniffed one", got, len(data))
+	}
+}
+
+// TestWalkTreeSkipsLinksOutOfRoot: links to files outside the root are
+// skipped and listed, found in a folder or named; links inside are kept
+// (once); without a root, Walk follows them as before.
+func TestWalkTreeSkipsLinksOutOfRoot(t *testing.T) {
+	root, outside := t.TempDir(), t.TempDir()
+	write := func(p string) {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x: 1\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(root, "s", "in.yaml"))
+	write(filepath.Join(outside, "out.yaml"))
+	if err := os.Symlink(filepath.Join(outside, "out.yaml"), filepath.Join(root, "s", "evil.yaml")); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	if err := os.Symlink("in.yaml", filepath.Join(root, "s", "alias.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, "out.yaml"), filepath.Join(root, "named.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	write(filepath.Join(root, "s", ".in.yaml.sopsfleet-42"))
+
+	paths, tree, err := WalkTree([]string{filepath.Join(root, "s"), filepath.Join(root, "named.yaml")}, DiscoverOptions{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) != 1 || filepath.Base(paths[0]) != "in.yaml" {
+		t.Errorf("paths %v, want only s/in.yaml", paths)
+	}
+	var skipped []string
+	for _, l := range tree.SkippedLinks {
+		skipped = append(skipped, filepath.Base(l.Path))
+		if want, _ := filepath.EvalSymlinks(filepath.Join(outside, "out.yaml")); l.Target != want {
+			t.Errorf("%s: target %q, want %q", l.Path, l.Target, want)
+		}
+	}
+	if strings.Join(skipped, " ") != "named.yaml evil.yaml" {
+		t.Errorf("skipped %v", skipped)
+	}
+	if len(tree.Temps) != 1 || filepath.Base(tree.Temps[0]) != ".in.yaml.sopsfleet-42" {
+		t.Errorf("temps %v", tree.Temps)
+	}
+	// The same through DiscoverTree.
+	d, err := DiscoverTree([]string{root}, DiscoverOptions{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.SkippedLinks) != 2 || len(d.Ignored) != 1 {
+		t.Errorf("DiscoverTree: skipped %v, ignored %v", d.SkippedLinks, d.Ignored)
+	}
+	// Walk (no root) keeps following links to files, as before: the link
+	// out is listed (once for its target), the link to in.yaml is not.
+	all, err := Walk([]string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 || filepath.Base(all[0]) != "named.yaml" || filepath.Base(all[1]) != "in.yaml" {
+		t.Errorf("Walk: %v, want named.yaml and s/in.yaml", all)
+	}
+}
+
+// TestTreeRoot: the git top level of a work tree, else the folder itself.
+func TestTreeRoot(t *testing.T) {
+	plain := t.TempDir()
+	t.Setenv("GIT_CEILING_DIRECTORIES", filepath.Dir(plain))
+	if got := TreeRoot(plain); got != plain {
+		t.Errorf("TreeRoot(%s) = %s outside git", plain, got)
+	}
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	top := t.TempDir()
+	t.Setenv("GIT_CEILING_DIRECTORIES", filepath.Dir(top))
+	if out, err := exec.Command("git", "init", "-q", top).CombinedOutput(); err != nil {
+		t.Skipf("git init: %v: %s", err, out)
+	}
+	sub := filepath.Join(top, "deploy", "prod")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := filepath.EvalSymlinks(top)
+	got, _ := filepath.EvalSymlinks(TreeRoot(sub))
+	if got != want {
+		t.Errorf("TreeRoot(%s) = %s, want the git top level %s", sub, got, want)
+	}
+}
