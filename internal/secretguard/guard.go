@@ -45,9 +45,11 @@ var (
 	pemBlock = regexp.MustCompile(`(?is)-----\s*BEGIN[A-Z0-9 ]*PRIVATE KEY[A-Z0-9 ]*-----.*?(?:-----\s*END[A-Z0-9 ]*PRIVATE KEY[A-Z0-9 ]*-----|\z)`)
 	// A pasted body whose BEGIN line is missing: the base64 lines before
 	// the END line are taken too.
-	pemTail = regexp.MustCompile(`(?i)(?:[A-Za-z0-9+/=]+[ \t]*\r?\n)*[A-Za-z0-9+/=]*-----\s*END[A-Z0-9 ]*PRIVATE KEY[A-Z0-9 ]*-----`)
+	pemTail = regexp.MustCompile(`(?i)(?:[A-Za-z0-9+/=]+[ \t]*(?:\r?\n|\\r\\n|\\n))*[A-Za-z0-9+/=]*-----\s*END[A-Z0-9 ]*PRIVATE KEY[A-Z0-9 ]*-----`)
 	pemHead = regexp.MustCompile(`(?i)-----\s*(?:BEGIN|END)[A-Z0-9 ]*PRIVATE KEY[A-Z0-9 ]*-*`)
-	b64Body = regexp.MustCompile(`[A-Za-z0-9+/=]*(?:` + b64Markers + `)[A-Za-z0-9+/=\r\n]*`)
+	// Lines may be joined by real newlines or, in a quoted message, by
+	// "\n" escapes.
+	b64Body = regexp.MustCompile(`[A-Za-z0-9+/=]*(?:` + b64Markers + `)(?:[A-Za-z0-9+/=\r\n]|\\r|\\n)*`)
 	ageKey  = regexp.MustCompile(`(?i)AGE-SECRET-KEY-[A-Z0-9-]*|AGE-PLUGIN-[A-Z0-9._+-]*-1[A-Z0-9]*`)
 	putty   = regexp.MustCompile(`(?s)PuTTY-User-Key-File-.*?(?:Private-MAC:[ \t]*[0-9A-Fa-f]*|\z)`)
 )
