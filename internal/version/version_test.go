@@ -1,10 +1,10 @@
 package version
 
 import (
+	"debug/buildinfo"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"debug/buildinfo"
 	"regexp"
 	"runtime/debug"
 	"strings"
