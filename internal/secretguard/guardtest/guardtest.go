@@ -153,9 +153,12 @@ func Leaks(out string, keys []Key, values []string) []string {
 	}
 	for _, v := range values {
 		random := strings.TrimPrefix(v, "SECRETVAL-")
-		if strings.Contains(out, "SECRETVAL") || strings.Contains(out, random[:8]) || strings.Contains(out, random[8:]) {
+		if strings.Contains(out, random[:8]) || strings.Contains(out, random[8:]) {
 			found = append(found, v)
 		}
+	}
+	if len(values) > 0 && strings.Contains(out, "SECRETVAL") && len(found) == 0 {
+		found = append(found, "SECRETVAL")
 	}
 	return found
 }
