@@ -156,6 +156,8 @@ func TestRefusalNamesWhere(t *testing.T) {
 		{[]string{"report", "--recipient", k}, "sopsfleet: error: --recipient: " + secretguard.Refusal},
 		{[]string{"--config", k, "check"}, "sopsfleet: error: --config: " + secretguard.Refusal},
 		{[]string{"check", "--strict", k}, "sopsfleet: error: argument 3: " + secretguard.Refusal},
+		{[]string{"__complete", "recipients", "add", k}, "sopsfleet: error: argument 4: " + secretguard.Refusal},
+		{[]string{"keyscan", "--timeout=100ms", "--labels", k}, "sopsfleet: error: argument 4: " + secretguard.Refusal},
 	} {
 		ios, _, errOut := TestIO("")
 		if code := Run(ios, tc.args); code != ExitUsage {

@@ -103,6 +103,14 @@ func newValueFixture(t *testing.T) *valueFixture {
 	write("plain.bin", plainValue(bin(), secret()))
 	write("stray.bin", strings.Replace(bin(), "{", "{\n\t\"stray\": "+secret()+",", 1))
 
+	// A private key pasted where a recipient belongs.
+	for _, name := range []string{"pasted.yaml", "pasted.json", "pasted.env", "pasted.ini"} {
+		text := encrypt(sopsfile.FormatFor(name), map[string]string{
+			"pasted.yaml": "a: 1\n", "pasted.json": `{"a": 1}`, "pasted.env": "A=1\n", "pasted.ini": "[s]\na = 1\n",
+		}[name])
+		write(name, strings.Replace(text, fx.ids["web2"].Recipient().String(), fx.ids["web2"].String(), 1))
+	}
+
 	// One intact file of each format, so that commands have work to do.
 	for _, f := range []struct {
 		name string
@@ -152,7 +160,10 @@ func (fx *valueFixture) io() (*IOStreams, *strings.Builder) {
 func TestNoSecretValueEchoed(t *testing.T) {
 	fx := newValueFixture(t)
 	secrets := filepath.Join(fx.dir, "secrets")
-	identity := []guardtest.Key{{Name: "identity", Needles: []string{strings.TrimPrefix(fx.ids["admin"].String(), "AGE-SECRET-KEY-1")[:20]}}}
+	var identity []guardtest.Key
+	for _, n := range []string{"admin", "web2"} {
+		identity = append(identity, guardtest.Key{Name: n, Needles: []string{strings.TrimPrefix(fx.ids[n].String(), "AGE-SECRET-KEY-1")[:20]}})
+	}
 	c := "--config=" + fx.config
 	runs := [][]string{
 		{c, "check", secrets},
