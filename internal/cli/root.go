@@ -37,7 +37,8 @@ func Main(args []string) int {
 // Every argument is checked by the secret guard before cobra parses it: an
 // argument that looks like a private key is refused before any file or
 // network use, for every command present and future. Every message printed
-// goes through [IOStreams], which redacts private key material.
+// goes through [IOStreams], which redacts private key material, and so does
+// standard output (line by line) except for convert, whose data it is.
 func Run(ios *IOStreams, args []string) int {
 	if ios.Getenv != nil && ios.Getenv("NO_COLOR") != "" {
 		ios.Color = false
@@ -45,6 +46,16 @@ func Run(ios *IOStreams, args []string) int {
 	root := newRootCmd(ios)
 	err := guardArgs(root, args)
 	if err == nil {
+		if cmd, _, _ := root.Find(args); cmd == nil || !printsKeys(cmd.Name()) {
+			out := ios.Out
+			rw := &redactingWriter{w: out}
+			ios.Out = rw
+			root.SetOut(rw)
+			defer func() {
+				rw.flush()
+				ios.Out = out
+			}()
+		}
 		root.SetArgs(args)
 		err = root.Execute()
 	}

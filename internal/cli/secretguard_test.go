@@ -187,3 +187,29 @@ func TestMessagesRedacted(t *testing.T) {
 		t.Fatalf("%d placeholders, want %d:\n%s", n, 5*len(k), errOut)
 	}
 }
+
+// Standard output goes through the guard line by line, however it is
+// written; a last line without newline is flushed.
+func TestRedactingWriter(t *testing.T) {
+	keys := guardtest.Keys(t)
+	for _, k := range keys {
+		var buf strings.Builder
+		w := &redactingWriter{w: &buf}
+		text := "a\n" + k.Text + "\nb\nlast"
+		for i := 0; i < len(text); i += 7 {
+			if _, err := w.Write([]byte(text[i:min(i+7, len(text))])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.flush(); err != nil {
+			t.Fatal(err)
+		}
+		got := buf.String()
+		if leaks := guardtest.Leaks(got, keys, nil); len(leaks) > 0 {
+			t.Errorf("%s: stdout shows %v: %q", k.Name, leaks, got)
+		}
+		if !strings.HasPrefix(got, "a\n") || !strings.HasSuffix(got, "\nb\nlast") || !strings.Contains(got, secretguard.Placeholder) {
+			t.Errorf("%s: %q", k.Name, got)
+		}
+	}
+}

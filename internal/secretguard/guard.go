@@ -108,3 +108,46 @@ func joinLines(s string) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+var (
+	blockBegin = regexp.MustCompile(`(?i)-----\s*BEGIN[A-Z0-9 ]*PRIVATE KEY[A-Z0-9 ]*-----|PuTTY-User-Key-File-`)
+	blockEnd   = regexp.MustCompile(`(?i)-----\s*END[A-Z0-9 ]*PRIVATE KEY[A-Z0-9 ]*-----|Private-MAC:`)
+)
+
+// Lines redacts text that comes one line at a time, such as a command's
+// output: a line is redacted as [Redact] does, and the lines of a private
+// key block after its BEGIN line are dropped up to its END line (and the
+// base64 lines after a line that starts a key's body), so that a block is
+// not shown line by line. The zero value is ready to use.
+type Lines struct {
+	inBlock bool
+	inBody  bool // after a line with a body's base64 marker
+}
+
+var b64Line = regexp.MustCompile(`^[A-Za-z0-9+/=]+\r?\n?$`)
+
+// Line returns line (with its newline, if any) redacted, or "" for a line
+// inside a private key block.
+func (l *Lines) Line(line string) string {
+	if l.inBlock {
+		if blockEnd.MatchString(line) {
+			l.inBlock = false
+		}
+		return ""
+	}
+	if l.inBody {
+		// A body line: base64, and long or not a plain word.
+		if t := strings.TrimRight(line, "\r\n"); b64Line.MatchString(line) && (len(t) >= 40 || strings.ContainsAny(t, "0123456789+/=")) {
+			return ""
+		}
+		l.inBody = false
+	}
+	if b64Body.MatchString(line) {
+		l.inBody = true
+	}
+	if loc := blockBegin.FindStringIndex(line); loc != nil && !blockEnd.MatchString(line[loc[1]:]) {
+		l.inBlock = true
+	}
+	body := strings.TrimRight(line, "\r\n")
+	return Redact(body) + line[len(body):]
+}

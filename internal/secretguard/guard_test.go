@@ -125,3 +125,21 @@ func TestScrubStoreError(t *testing.T) {
 		t.Errorf("private key kept: %q", got)
 	}
 }
+
+func TestLines(t *testing.T) {
+	for _, k := range guardtest.Keys(t) {
+		var l secretguard.Lines
+		var out strings.Builder
+		text := "before\n" + k.Text + "\nafter\n"
+		for _, line := range strings.SplitAfter(text, "\n") {
+			out.WriteString(l.Line(line))
+		}
+		got := out.String()
+		if leaks := guardtest.Leaks(got, []guardtest.Key{k}, nil); len(leaks) > 0 {
+			t.Errorf("%s: Lines leaves %v in %q", k.Name, leaks, got)
+		}
+		if !strings.HasPrefix(got, "before\n") || !strings.HasSuffix(got, "after\n") {
+			t.Errorf("%s: lines around the key lost: %q", k.Name, got)
+		}
+	}
+}
