@@ -110,7 +110,7 @@ func iniSops(data []byte) ([]iniSection, error) {
 			cur = nil
 			closeIdx := bytes.LastIndexByte(l, ']')
 			if closeIdx < 0 {
-				return nil, fmt.Errorf("line %d: unclosed section (no closing ]; the line is not repeated, it may be a secret)", line)
+				return nil, fmt.Errorf("line %d: unclosed section header (no ]): sops cannot read the file", line)
 			}
 			if strings.TrimSpace(string(l[1:closeIdx])) == "sops" {
 				out = append(out, iniSection{line: line, start: lines[i].start, end: lines[i].end})
