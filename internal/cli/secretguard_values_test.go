@@ -82,7 +82,7 @@ func newValueFixture(t *testing.T) *valueFixture {
 	write("tag.yaml", "extra: !!int "+secret()+"\n"+yaml())
 	write("stray.yaml", secret()+"\n"+yaml())
 	write("plain.yaml", plainValue(yaml(), secret()))
-	write("badtype.yaml", strings.Replace(yaml(), "version: ", "version: !!int "+secret()+"\n    x: ", 1))
+	write("badtype.yaml", "nested:\n    n: !!float "+secret()+"\n"+yaml())
 
 	json := func() string { return encrypt(sopsfile.FormatJSON, `{"password": "`+secret()+`", "port": 5432}`) }
 	write("stray.json", strings.Replace(json(), "{", "{\n\t\"stray\": "+secret()+",", 1))
