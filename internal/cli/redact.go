@@ -60,3 +60,23 @@ func outFile(w io.Writer) (*os.File, bool) {
 	}
 	return nil, false
 }
+
+// redactEachWrite passes each write to standard error through the guard as
+// a whole, without buffering: prompts and progress lines, which do not end
+// in a newline, appear at once, and a message written in one call (every
+// fmt.Fprintf) is redacted whole.
+type redactEachWrite struct {
+	w io.Writer
+}
+
+var _ io.Writer = redactEachWrite{}
+
+func (r redactEachWrite) Write(p []byte) (int, error) {
+	if !secretguard.LooksPrivate(string(p)) {
+		return r.w.Write(p)
+	}
+	if _, err := io.WriteString(r.w, secretguard.Redact(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}

@@ -37,8 +37,9 @@ func Main(args []string) int {
 // Every argument is checked by the secret guard before cobra parses it: an
 // argument that looks like a private key is refused before any file or
 // network use, for every command present and future. Every message printed
-// goes through [IOStreams], which redacts private key material, and so does
-// standard output (line by line) except for convert, whose data it is.
+// goes through [IOStreams], which redacts private key material; so does
+// everything else written to standard error, and standard output (line by
+// line) except for convert, whose data it is.
 func Run(ios *IOStreams, args []string) int {
 	if ios.Getenv != nil && ios.Getenv("NO_COLOR") != "" {
 		ios.Color = false
@@ -46,6 +47,10 @@ func Run(ios *IOStreams, args []string) int {
 	root := newRootCmd(ios)
 	err := guardArgs(root, args)
 	if err == nil {
+		errOut := ios.ErrOut
+		ios.ErrOut = redactEachWrite{w: errOut}
+		root.SetErr(ios.ErrOut)
+		defer func() { ios.ErrOut = errOut }()
 		if cmd, _, _ := root.Find(args); cmd == nil || !printsKeys(cmd.Name()) {
 			out := ios.Out
 			rw := &redactingWriter{w: out}

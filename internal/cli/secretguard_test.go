@@ -222,3 +222,22 @@ func TestRedactingWriter(t *testing.T) {
 		}
 	}
 }
+
+// Writes to standard error that bypass the message helpers are redacted
+// too, one write at a time, and unbuffered.
+func TestRedactEachWrite(t *testing.T) {
+	keys := guardtest.Keys(t)
+	var buf strings.Builder
+	w := redactEachWrite{w: &buf}
+	for _, k := range keys {
+		fmt.Fprintf(w, "  %s: %s\n", "file", k.Text)
+	}
+	fmt.Fprintf(w, "Enter passphrase for %s: ", "id")
+	got := buf.String()
+	if leaks := guardtest.Leaks(got, keys, nil); len(leaks) > 0 {
+		t.Fatalf("stderr shows %v: %q", leaks, got)
+	}
+	if !strings.HasSuffix(got, "Enter passphrase for id: ") {
+		t.Fatalf("prompt held back: %q", got)
+	}
+}
