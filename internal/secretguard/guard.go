@@ -57,7 +57,40 @@ var (
 // LooksPrivate reports whether s holds anything that looks like private key
 // material, anywhere in it (so "--identity=AGE-SECRET-KEY-1…" does too).
 func LooksPrivate(s string) bool {
-	return detect.MatchString(s)
+	return mayBePrivate(s) && detect.MatchString(s)
+}
+
+// b64Literals are literal parts of b64Markers, for mayBePrivate.
+var b64Literals = []string{"b3BlbnNzaC1rZXktdjE", "MII", "MC4CAQAw", "MEcCAQAw", "MFECAQEw", "MHcCAQEE", "MIGkAgEBBD", "MIHcAgEBBE", "MIGHAgEAMBMG"}
+
+// mayBePrivate is a fast test that s has a literal part of some pattern
+// of detect, so that ordinary text (every line of a command's output) does
+// not meet the regular expressions at all.
+func mayBePrivate(s string) bool {
+	if containsFold(s, "PRIVATE KEY") || containsFold(s, "AGE-SECRET-KEY-") || containsFold(s, "AGE-PLUGIN-") ||
+		strings.Contains(s, "PuTTY-User-Key-File-") {
+		return true
+	}
+	for _, m := range b64Literals {
+		if strings.Contains(s, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether s contains the ASCII upper-case literal lit,
+// in any case.
+func containsFold(s, lit string) bool {
+	first := lit[0]
+	for i := 0; i+len(lit) <= len(s); i++ {
+		if c := s[i]; c == first || c == first|0x20 {
+			if strings.EqualFold(s[i:i+len(lit)], lit) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Redact returns s with everything that looks like private key material
@@ -129,6 +162,9 @@ var b64Line = regexp.MustCompile(`^[A-Za-z0-9+/=]+\r?\n?$`)
 // Line returns line (with its newline, if any) redacted, or "" for a line
 // inside a private key block.
 func (l *Lines) Line(line string) string {
+	if !l.inBlock && !l.inBody && !mayBePrivate(line) {
+		return line
+	}
 	if l.inBlock {
 		if blockEnd.MatchString(line) {
 			l.inBlock = false
