@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
@@ -88,5 +89,26 @@ func TestVerbosefAlertf(t *testing.T) {
 		if errOut.String() != tc.want {
 			t.Errorf("verbose %v quiet %v: %q, want %q", tc.verbose, tc.quiet, errOut, tc.want)
 		}
+	}
+}
+
+// The root's PersistentPreRunE (flag-value guard, -q/-v, --no-color) runs
+// for every command only while no command declares its own: cobra runs
+// the nearest one alone.
+func TestOnlyRootHasPersistentHooks(t *testing.T) {
+	ios, _, _ := TestIO("")
+	root := newRootCmd(ios)
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if sub.PersistentPreRun != nil || sub.PersistentPreRunE != nil {
+				t.Errorf("%s declares its own PersistentPreRun: the root's would not run for it", sub.CommandPath())
+			}
+			walk(sub)
+		}
+	}
+	walk(root)
+	if root.PersistentPreRunE == nil {
+		t.Fatal("the root has no PersistentPreRunE")
 	}
 }
