@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -239,5 +240,24 @@ func TestRedactEachWrite(t *testing.T) {
 	}
 	if !strings.HasSuffix(got, "Enter passphrase for id: ") {
 		t.Fatalf("prompt held back: %q", got)
+	}
+}
+
+// convert --private-key prints an age identity by design: its standard
+// output is not redacted, however the command line is written; any other
+// command's is.
+func TestConvertOutputNotRedacted(t *testing.T) {
+	dir := t.TempDir()
+	key := writeTemp(t, dir, "k01", vectorKey(t, "k01"), 0o600)
+	want := vectorExpected(t, "k01", "private") + "\n"
+	for _, args := range [][]string{
+		{"convert", "--private-key", key},
+		{"--no-color", "--config", filepath.Join(dir, "none.yaml"), "convert", "--private-key", key},
+		{"-q", "convert", "--private-key", key},
+	} {
+		ios, out, errOut := TestIO("")
+		if code := Run(ios, args); code != ExitOK || out.String() != want {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
 	}
 }
