@@ -29,8 +29,9 @@ type Key struct {
 
 // Keys returns freshly generated private keys of every form sopsfleet must
 // refuse: an OpenSSH ed25519 key (whole, and its body without the BEGIN
-// line), PKCS#1 RSA, PKCS#8 and SEC1 EC PEM blocks, a PGP private block, age
-// identities (upper and lower case) and an age plugin identity.
+// line), PKCS#1 RSA, PKCS#8 and SEC1 EC PEM blocks, a PGP private block, a
+// PuTTY key file, age identities (upper and lower case) and an age plugin
+// identity.
 func Keys(t testing.TB) []Key {
 	t.Helper()
 	var keys []Key
@@ -87,6 +88,19 @@ func Keys(t testing.TB) []Key {
 	}
 	pgp.WriteString(b64 + "\n=Ab1c\n-----END PGP PRIVATE KEY BLOCK-----\n")
 	add("pgp", pgp.String())
+
+	// A PuTTY key file: the header line is what identifies it.
+	priv := make([]byte, 36)
+	if _, err := rand.Read(priv); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := ssh.NewPublicKey(edPriv.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("putty", "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: planted\nPublic-Lines: 2\n"+
+		base64.StdEncoding.EncodeToString(pub.Marshal())+"\nPrivate-Lines: 1\n"+
+		base64.StdEncoding.EncodeToString(priv)+"\nPrivate-MAC: "+hex.EncodeToString(priv[:32])+"\n")
 
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
