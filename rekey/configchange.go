@@ -135,7 +135,7 @@ type ChangeError struct {
 
 func (e *ChangeError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "cannot change %d of the %d affected files, so nothing was changed:", len(e.Failed), e.Total)
+	fmt.Fprintf(&b, "cannot update %d of the %d affected files, so nothing was changed:", len(e.Failed), e.Total)
 	for _, f := range e.Failed {
 		fmt.Fprintf(&b, "\n  %s: %s", f.Path, f.Error)
 	}

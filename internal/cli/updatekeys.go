@@ -191,7 +191,38 @@ func runUpdatekeys(o *updatekeysOptions) error {
 	} else {
 		printUpdatekeysSummary(g, results, o.Verbose)
 	}
+	if !o.Rotate && !o.DryRun {
+		warnUnrotated(g, cfg, results)
+	}
 	return finishUpdatekeys(g, results, ids)
+}
+
+// warnUnrotated warns, even with -q, about files that lost recipients
+// without a new data key: the removed recipients still hold it. It gives
+// the exact command that rotates them.
+func warnUnrotated(g *globalOptions, cfg *recipients.Config, results []rekey.Result) {
+	var paths, who []string
+	seen := map[string]bool{}
+	for _, r := range results {
+		if r.Status != rekey.StatusUpdated || len(r.Removed) == 0 {
+			continue
+		}
+		paths = append(paths, r.Path)
+		for _, c := range r.Removed {
+			if l := ukChangeLabel(c); !seen[l] {
+				seen[l] = true
+				who = append(who, l)
+			}
+		}
+	}
+	if len(paths) == 0 {
+		return
+	}
+	verb := "still holds"
+	if len(who) > 1 {
+		verb = "still hold"
+	}
+	warnRotate(g.IO, "the removed "+ukPlural(len(who), "recipient ", "recipients ")+strings.Join(who, ", "), verb, paths)
 }
 
 // finishUpdatekeys prints the closing error and hints and returns the exit.
@@ -297,23 +328,37 @@ func ukSourceNames(sources []string) string {
 
 // printUpdatekeysSummary prints one line per changed or failed file (every
 // file with verbose) and the totals, on stdout.
+//
+// With -q only failed files are listed, and no totals.
 func printUpdatekeysSummary(g *globalOptions, results []rekey.Result, verbose bool) {
 	st := styles(g.IO.OutColor())
+	quiet := g.IO.Quiet
+	if quiet {
+		verbose = false
+	}
 	width := 0
+	show := func(r rekey.Result) bool {
+		if quiet {
+			return r.Status == rekey.StatusFailed
+		}
+		return ukShow(r, verbose)
+	}
 	for _, r := range results {
-		if ukShow(r, verbose) {
+		if show(r) {
 			width = max(width, len([]rune(ukDisplayPath(r.Path))))
 		}
 	}
 	for _, r := range results {
-		if !ukShow(r, verbose) {
+		if !show(r) {
 			continue
 		}
 		path := ukDisplayPath(r.Path)
 		pad := strings.Repeat(" ", width-len([]rune(path)))
 		fmt.Fprintf(g.IO.Out, "%s%s  %s\n", path, pad, ukDescribeResult(st, r))
 	}
-	fmt.Fprintln(g.IO.Out, ukTotalsLine(results))
+	if !quiet {
+		fmt.Fprintln(g.IO.Out, ukTotalsLine(results))
+	}
 }
 
 func ukShow(r rekey.Result, verbose bool) bool {
