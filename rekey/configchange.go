@@ -75,6 +75,10 @@ type ChangeFile struct {
 	Outside bool
 	// Holds are the removed keys the file's metadata holds.
 	Holds []recipients.Key
+	// RuleHad: the file's rule in the old config lists a removed key, so
+	// its history is exposed even when its metadata no longer holds it (a
+	// file done by an interrupted run).
+	RuleHad bool
 	// Exposed are the names (never values) of the encrypted values of a file
 	// that holds a removed key; NamesErr is set when they cannot be listed.
 	Exposed  []string
@@ -279,9 +283,12 @@ func within(path, dir string) bool {
 func (p *ChangePlan) planFile(fd sopsfile.Found) *ChangeFile {
 	abs, _ := filepath.Abs(fd.Path)
 	outside := !within(abs, p.New.Dir)
-	wantedChanged := false
+	wantedChanged, ruleHad := false, false
 	if !outside {
 		oldRule, oerr := p.Old.RuleFor(fd.Path)
+		if oerr == nil {
+			ruleHad = ruleHolds(oldRule, p.Removed)
+		}
 		newRule, nerr := p.New.RuleFor(fd.Path)
 		switch {
 		case oerr != nil && nerr != nil:
@@ -291,7 +298,7 @@ func (p *ChangePlan) planFile(fd sopsfile.Found) *ChangeFile {
 			wantedChanged = !sameWanted(oldRule, newRule)
 		}
 	}
-	cf := &ChangeFile{found: fd, Outside: outside}
+	cf := &ChangeFile{found: fd, Outside: outside, RuleHad: ruleHad}
 	cf.Path = fd.Path
 	cf.Added, cf.Removed = []Change{}, []Change{}
 	if fd.Err != nil || fd.File == nil {
@@ -330,7 +337,7 @@ func (p *ChangePlan) planFile(fd sopsfile.Found) *ChangeFile {
 	if !wantedChanged && len(cf.Holds) == 0 {
 		return nil
 	}
-	if len(cf.Holds) > 0 {
+	if len(cf.Holds) > 0 || cf.RuleHad {
 		cf.Exposed, cf.NamesErr = sopsfile.SecretNames(f, fd.Data)
 	}
 	var plan *Plan
@@ -435,11 +442,12 @@ func (p *ChangePlan) NoRule() []*ChangeFile {
 	return out
 }
 
-// Exposed returns the files that hold a removed key.
+// Exposed returns the files a removed key could read: those that hold it,
+// and those whose old rule listed it.
 func (p *ChangePlan) Exposed() []*ChangeFile {
 	var out []*ChangeFile
 	for _, f := range p.Files {
-		if len(f.Holds) > 0 {
+		if len(f.Holds) > 0 || f.RuleHad {
 			out = append(out, f)
 		}
 	}
@@ -467,12 +475,14 @@ func (p *ChangePlan) Unrotated() []*ChangeFile {
 // every failing file; if a removed key is the run's own, a
 // [*SelfRemovalError] unless Force.
 func (p *ChangePlan) Prepare(ctx context.Context) error {
-	if failed := p.Failed(); len(failed) > 0 {
-		return &ChangeError{Failed: failed, Total: len(p.Files)}
+	if p.prepared || p.applied {
+		return errors.New("the change was already prepared")
 	}
+	// Files that failed planning are reported together with those that
+	// fail here, so that one run names every problem.
 	var todo []*ChangeFile
 	for _, f := range p.Files {
-		if f.Status != StatusUnchanged {
+		if f.Status != StatusUnchanged && f.Status != StatusFailed {
 			todo = append(todo, f)
 		}
 	}
@@ -799,6 +809,20 @@ func writeChangedFile(b *atomicfile.Batch, path string, data, old []byte) error 
 // writeConfig replaces .sops.yaml, if it still holds old.
 func writeConfig(path string, data, old []byte) error {
 	return atomicfile.WriteFile(path, data, atomicfile.Options{Expect: old})
+}
+
+// ruleHolds reports whether the rule lists one of keys.
+func ruleHolds(r *recipients.Rule, keys []recipients.Key) bool {
+	for _, g := range r.Groups {
+		for _, m := range g.Members {
+			for _, k := range keys {
+				if m.Key == k {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // sameWanted reports whether two rules want the same key groups (compared
