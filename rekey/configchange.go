@@ -521,7 +521,9 @@ func (p *ChangePlan) Prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p.Leftovers = cleanLeftovers(dirs)
+	// Leftovers of a killed run are looked for next to every affected file
+	// (a file it finished may have left a temporary file too).
+	p.Leftovers = cleanLeftovers(p.affectedDirs(dirs))
 	if err := checkWritable(dirs, todo, len(p.Files)); err != nil {
 		return err
 	}
@@ -654,6 +656,25 @@ func (p *ChangePlan) writeDirs(todo []*ChangeFile) ([]string, error) {
 	}
 	sort.Strings(dirs)
 	return dirs, nil
+}
+
+// affectedDirs returns dirs and the folders of every affected file.
+func (p *ChangePlan) affectedDirs(dirs []string) []string {
+	set := map[string]bool{}
+	for _, d := range dirs {
+		set[d] = true
+	}
+	for _, cf := range p.Files {
+		if real, err := filepath.EvalSymlinks(cf.Path); err == nil {
+			set[filepath.Dir(real)] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for d := range set {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // cleanLeftovers removes the temporary files of atomicfile left in dirs by
