@@ -235,11 +235,11 @@ func (e *editor) removeChildren(coll *yaml.Node, idx map[int]bool) error {
 	sort.Ints(list)
 	for _, i := range list {
 		if coll.Kind == yaml.SequenceNode {
-			if err := e.removeBlockItem(coll, i); err != nil {
+			if err := e.removeBlockItem(coll, i, idx); err != nil {
 				return err
 			}
 		} else {
-			if err := e.removeBlockField(coll, i-1); err != nil {
+			if err := e.removeBlockField(coll, i-1, idx); err != nil {
 				return err
 			}
 		}
@@ -248,8 +248,9 @@ func (e *editor) removeChildren(coll *yaml.Node, idx map[int]bool) error {
 }
 
 // removeBlockItem deletes the lines of item i of block sequence seq, with
-// its own comment lines.
-func (e *editor) removeBlockItem(seq *yaml.Node, i int) error {
+// its own comment lines (see ownComments); removed holds the indexes of the
+// items of seq this edit removes.
+func (e *editor) removeBlockItem(seq *yaml.Node, i int, removed map[int]bool) error {
 	n := seq.Content[i]
 	dash, clean := e.dashOf(n)
 	if dash < 0 || !clean {
@@ -263,22 +264,92 @@ func (e *editor) removeBlockItem(seq *yaml.Node, i int) error {
 		return &errUnclean{e.t.lineOf(end), "the list item is followed by other content on its line"}
 	}
 	first, last := e.t.lineOf(dash), e.t.lineOf(end)
-	prevEnd := 0
-	if i > 0 {
-		pe, err := e.nodeEnd(seq.Content[i-1])
-		if err != nil {
-			return err
+	prevEnd, ok := e.lastLineBefore(seq, i, 1)
+	if !ok {
+		e.splices = append(e.splices, e.t.deleteLines(first, last))
+		return nil
+	}
+	next := func(j int) (start, end int, err error) {
+		d, _ := e.dashOf(seq.Content[j])
+		if d < 0 {
+			return 0, 0, &errUnclean{seq.Content[j].Line, "a list item without its dash"}
 		}
-		prevEnd = e.t.lineOf(pe)
-		first = e.ownCommentStart(first, prevEnd, e.t.indent(first))
+		en, err := e.nodeEnd(seq.Content[j])
+		return e.t.lineOf(d), e.t.lineOf(en), err
+	}
+	first, err = e.ownComments(first, last, prevEnd, i+1, len(seq.Content), 1, removed, next)
+	if err != nil {
+		return err
 	}
 	e.splices = append(e.splices, e.t.deleteLines(first, last))
 	return nil
 }
 
+// lastLineBefore is the last line of content before child i (step 1 for a
+// sequence's items, 2 for a mapping's keys) of the block collection coll:
+// the end of the child before it, or for the first child the line of the
+// key coll is the value of. ok is false when there is no such line to look
+// back to (coll is not a mapping's value).
+func (e *editor) lastLineBefore(coll *yaml.Node, i, step int) (line int, ok bool) {
+	if i >= step {
+		pe, err := e.nodeEnd(coll.Content[i-1])
+		if err != nil {
+			return 0, false
+		}
+		return e.t.lineOf(pe), true
+	}
+	pr, found := e.parent[coll]
+	if !found || pr.p.Kind != yaml.MappingNode || pr.p.Style&yaml.FlowStyle != 0 || pr.i < 1 {
+		return 0, false
+	}
+	return pr.p.Content[pr.i-1].Line, true
+}
+
+// ownComments returns the first line to delete with the child of a block
+// collection whose lines are first..last: the comment lines directly above
+// it (same indent, after prevEnd, no blank line between) when they belong
+// to that child alone, else first itself.
+//
+// Comment lines head a section when several children follow them: the
+// child after this one starts on the very next line (no blank line, no
+// comment of its own between them), as "# hosts" heads web1 and web2 in
+//
+//	# hosts
+//	- *web1
+//	- *web2
+//
+// Such a heading stays while any child of its section stays. It belongs to
+// the child alone when the child is the last of the collection, or the next
+// child is set apart by a blank line or its own comment heading — or when
+// every child of its section is removed by this edit. Children are
+// numbered from nextIdx to count (stepping by step); removed holds the
+// indexes of the removed ones, next gives a child's first and last line.
+func (e *editor) ownComments(first, last, prevEnd, nextIdx, count, step int, removed map[int]bool, next func(j int) (start, end int, err error)) (int, error) {
+	c := e.ownCommentStart(first, prevEnd, e.t.indent(first))
+	if c == first {
+		return first, nil
+	}
+	end := last
+	for j := nextIdx; j < count; j += step {
+		start, jEnd, err := next(j)
+		if err != nil {
+			return 0, err
+		}
+		if start != end+1 {
+			break // set apart: the section ends here
+		}
+		if !removed[j+step-1] {
+			return first, nil // a heading of children that stay
+		}
+		end = jEnd
+	}
+	return c, nil
+}
+
 // removeBlockField deletes the lines of the field whose key is at index ki
-// of block mapping m.
-func (e *editor) removeBlockField(m *yaml.Node, ki int) error {
+// of block mapping m, with its own comment lines (see ownComments); removed
+// holds the indexes (of values) of the fields of m this edit removes.
+func (e *editor) removeBlockField(m *yaml.Node, ki int, removed map[int]bool) error {
 	key, val := m.Content[ki], m.Content[ki+1]
 	ks := e.t.nodeStart(key)
 	end, err := e.nodeEnd(val)
@@ -314,12 +385,19 @@ func (e *editor) removeBlockField(m *yaml.Node, ki int) error {
 		return &errUnclean{e.t.lineOf(end), "the field is followed by other content on its line"}
 	}
 	first, last := key.Line, e.t.lineOf(end)
-	if ki > 0 {
-		pe, err := e.nodeEnd(m.Content[ki-1])
+	if prevEnd, ok := e.lastLineBefore(m, ki, 2); ok {
+		next := func(j int) (start, end int, err error) {
+			k, v := m.Content[j], m.Content[j+1]
+			en, err := e.nodeEnd(v)
+			if isNull(v) && v.Value == "" {
+				en, err = e.t.lineEnd(k.Line), nil
+			}
+			return k.Line, e.t.lineOf(en), err
+		}
+		first, err = e.ownComments(first, last, prevEnd, ki+2, len(m.Content), 2, removed, next)
 		if err != nil {
 			return err
 		}
-		first = e.ownCommentStart(first, e.t.lineOf(pe), e.t.indent(first))
 	}
 	e.splices = append(e.splices, e.t.deleteLines(first, last))
 	return nil

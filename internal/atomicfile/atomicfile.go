@@ -1,21 +1,40 @@
 // Package atomicfile replaces files so that a reader, or a crash, sees either
 // the whole old content or the whole new content, never a mix or an empty file.
+// It is the one way sopsfleet writes a file.
 //
 // # How
 //
 // The new content goes to a temporary file in the same folder as the target
 // (so the rename cannot cross file systems), is fsynced, gets the mode of the
-// file it replaces, and is renamed over it; the folder is then fsynced so the
-// rename itself survives a crash. A target that is a symbolic link is written
-// through: the link's final target is replaced and the link stays a link.
-// On any error the temporary file is removed and the target is untouched.
+// file it replaces (and, where the system has owners, its owner and group),
+// and is renamed over it; the folder is then fsynced so the rename itself
+// survives a crash. A target that is a symbolic link is written through: the
+// link's final target is replaced and the link stays a link (deciding not to
+// write through a link that leaves the tree is the caller's job). On any
+// error the temporary file is removed and the target is untouched.
+//
+// # One file, a batch, all or nothing
+//
+// [WriteFile] replaces one file. [Batch] replaces many, each one at once, and
+// syncs their folders once at the end. [Staged] replaces many all or nothing:
+// every new content is written to its temporary file first
+// ([Staged.Stage]), then [Staged.Commit] fsyncs them all in parallel,
+// checks that no target changed, renames them (.sops.yaml, staged with
+// [Options.Last], after the others) and syncs each folder once.
+//
+// # Every write through one interface
+//
+// Every operation goes through a [System] ([OS] by default), so that tests
+// can record the order of fsyncs and renames (package atomictest) or refuse
+// every write. Temporary files carry the id of the process that made them:
+// [CleanLeftovers] removes those of runs that were killed.
 package atomicfile
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 )
 
@@ -23,7 +42,7 @@ import (
 // when it was read, so writing would lose someone else's change.
 var ErrChanged = errors.New("file changed on disk since it was read")
 
-// Options adjust [WriteFile].
+// Options adjust [WriteFile], [Batch.WriteFile] and [Staged.Stage].
 type Options struct {
 	// Perm is the mode of a file that does not exist yet. An existing file
 	// keeps its own mode. Zero means 0o644.
@@ -31,17 +50,27 @@ type Options struct {
 	// Expect, when not nil, is the content the file must still have right
 	// before the rename; otherwise WriteFile fails with [ErrChanged].
 	Expect []byte
+	// ExpectSHA256, when not nil, is the SHA-256 of the content the file
+	// must still have, checked like Expect: a caller staging thousands of
+	// files holds 32 bytes per file instead of each file's old content.
+	ExpectSHA256 *[sha256.Size]byte
+	// Last puts a [Staged] file after all the others: it is renamed only
+	// when every other file is renamed and their folders synced (for
+	// .sops.yaml, whose change the files must reflect first). WriteFile and
+	// [Batch] ignore it.
+	Last bool
 }
 
 // WriteFile atomically replaces the file at path with data, then fsyncs its
 // folder so that the rename survives a crash (best effort: not every file
-// system can sync a folder). [Batch] shares the replacing with it.
+// system can sync a folder). [Batch] shares the replacing with it; [Staged]
+// replaces many files all or nothing.
 func WriteFile(path string, data []byte, opts Options) error {
-	dir, err := replace(path, data, opts)
+	dir, err := replace(OS{}, path, data, opts)
 	if err != nil {
 		return err
 	}
-	syncDir(dir)
+	OS{}.SyncDir(dir)
 	return nil
 }
 
@@ -51,9 +80,9 @@ const maxLinks = 40
 // resolve follows symbolic links so that the file behind them is replaced.
 // A link whose target does not exist yet resolves to that target, which is
 // then created, as a shell redirection through the link would.
-func resolve(path string) (string, error) {
+func resolve(sys System, path string) (string, error) {
 	for i := 0; i < maxLinks; i++ {
-		fi, err := os.Lstat(path)
+		fi, err := sys.Lstat(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			return path, nil
 		}
@@ -63,17 +92,17 @@ func resolve(path string) (string, error) {
 		if fi.Mode()&fs.ModeSymlink == 0 {
 			return path, nil
 		}
-		if real, err := filepath.EvalSymlinks(path); err == nil {
+		if real, err := sys.EvalSymlinks(path); err == nil {
 			return real, nil
 		}
 		// The chain ends at a name that does not exist (or loops): follow
 		// one link by hand, relative to its real folder.
-		link, err := os.Readlink(path)
+		link, err := sys.Readlink(path)
 		if err != nil {
 			return "", err
 		}
 		if !filepath.IsAbs(link) {
-			dir, err := filepath.EvalSymlinks(filepath.Dir(path))
+			dir, err := sys.EvalSymlinks(filepath.Dir(path))
 			if err != nil {
 				return "", err
 			}

@@ -1,22 +1,19 @@
 package atomicfile
 
 import (
-	"bytes"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
 
 // TempPrefix and TempMarker frame the names of the temporary files: a
-// temporary file for "name" is ".name" + TempMarker + random digits, in the
-// folder of name. A process killed between creating and renaming it leaves
+// temporary file for "name" is ".name" + TempMarker + the process id + "-"
+// + random digits, in the folder of name (older versions wrote only the
+// random digits). A process killed between creating and renaming it leaves
 // it behind: [IsTemp] recognises such files so that tools walking a tree
-// can skip them.
+// can skip them, and [CleanLeftovers] removes them.
 const (
 	TempPrefix = "."
 	TempMarker = ".sopsfleet-"
@@ -25,19 +22,44 @@ const (
 // IsTemp reports whether the base name of path is the name of a temporary
 // file made by this package.
 func IsTemp(path string) bool {
-	base := filepath.Base(path)
+	_, ok := tempPID(filepath.Base(path))
+	return ok
+}
+
+// tempPID parses the name of a temporary file: ok reports whether base is
+// one, pid is the id of the process that made it (0 when the name is of the
+// older form without it).
+func tempPID(base string) (pid int, ok bool) {
 	if len(base) < len(TempPrefix)+1 || base[:len(TempPrefix)] != TempPrefix {
-		return false
+		return 0, false
 	}
 	i := strings.LastIndex(base, TempMarker)
 	if i <= len(TempPrefix) {
-		return false
+		return 0, false
 	}
 	rest := base[i+len(TempMarker):]
-	if rest == "" {
+	first, random, two := strings.Cut(rest, "-")
+	if !two {
+		first, random = "", rest
+	}
+	if !allDigits(random) || (two && !allDigits(first)) {
+		return 0, false
+	}
+	if two {
+		n, err := strconv.Atoi(first)
+		if err != nil {
+			return 0, false
+		}
+		pid = n
+	}
+	return pid, true
+}
+
+func allDigits(s string) bool {
+	if s == "" {
 		return false
 	}
-	for _, c := range rest {
+	for _, c := range s {
 		if c < '0' || c > '9' {
 			return false
 		}
@@ -67,7 +89,7 @@ func NewBatch() *Batch { return &Batch{dirs: map[string]bool{}} }
 // WriteFile atomically replaces the file at path with data and records its
 // folder for [Batch.Sync]. On any error the target is untouched.
 func (b *Batch) WriteFile(path string, data []byte, opts Options) error {
-	dir, err := replace(path, data, opts)
+	dir, err := replace(OS{}, path, data, opts)
 	if err != nil {
 		return err
 	}
@@ -91,69 +113,22 @@ func (b *Batch) Sync() {
 	b.mu.Unlock()
 	sort.Strings(dirs)
 	for _, dir := range dirs {
-		syncDir(dir)
-	}
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+		OS{}.SyncDir(dir)
 	}
 }
 
 // replace is [WriteFile] without the fsync of the folder, which it returns.
-func replace(path string, data []byte, opts Options) (dir string, err error) {
-	target, err := resolve(path)
+func replace(sys System, path string, data []byte, opts Options) (dir string, err error) {
+	t, err := prepare(sys, path, data, opts, true, nil)
 	if err != nil {
 		return "", err
 	}
-	perm := opts.Perm
-	if perm == 0 {
-		perm = 0o644
+	if err = t.checkExpect(sys); err == nil {
+		err = renameTemp(sys, t.name, t.target)
 	}
-	if st, err := os.Stat(target); err == nil {
-		perm = st.Mode().Perm()
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return "", err
-	}
-	dir = filepath.Dir(target)
-	tmp, err := os.CreateTemp(dir, TempPrefix+filepath.Base(target)+TempMarker+"*")
 	if err != nil {
-		// Name the folder, not the random temporary name.
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return "", fmt.Errorf("create a temporary file in %q: %w", dir, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(perm); err != nil {
+		removeTemp(sys, t.name)
 		return "", err
 	}
-	if _, err = tmp.Write(data); err != nil {
-		return "", err
-	}
-	if err = tmp.Sync(); err != nil {
-		return "", err
-	}
-	if err = tmp.Close(); err != nil {
-		return "", err
-	}
-	if opts.Expect != nil {
-		cur, rerr := os.ReadFile(target)
-		if rerr != nil || !bytes.Equal(cur, opts.Expect) {
-			err = fmt.Errorf("%s: %w", path, ErrChanged)
-			return "", err
-		}
-	}
-	if err = os.Rename(tmp.Name(), target); err != nil {
-		return "", err
-	}
-	return dir, nil
+	return filepath.Dir(t.target), nil
 }

@@ -107,11 +107,23 @@ func TestIsTemp(t *testing.T) {
 	}
 	f.Close()
 	if !IsTemp(f.Name()) {
-		t.Errorf("IsTemp(%q) = false for a name this package makes", f.Name())
+		t.Errorf("IsTemp(%q) = false for a name older versions made", f.Name())
+	}
+	g, err := os.CreateTemp(dir, tempPattern("secrets.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Close()
+	if pid, ok := tempPID(filepath.Base(g.Name())); !ok || pid != os.Getpid() {
+		t.Errorf("tempPID(%q) = %d, %v; want this process's id", g.Name(), pid, ok)
+	}
+	if !IsTemp(".a.b.sopsfleet-12-34") {
+		t.Error("IsTemp rejects a name with a process id")
 	}
 	for _, name := range []string{
 		"secrets.yaml", ".secrets.yaml", "secrets.yaml.sopsfleet-123", ".sopsfleet-123",
 		".secrets.yaml.sopsfleet-", ".secrets.yaml.sopsfleet-12a", "x/.env",
+		".s.sopsfleet--34", ".s.sopsfleet-12-", ".s.sopsfleet-1-2-3", ".s.sopsfleet-a-2",
 	} {
 		if IsTemp(name) {
 			t.Errorf("IsTemp(%q) = true", name)

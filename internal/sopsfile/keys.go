@@ -1,6 +1,7 @@
 package sopsfile
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -187,7 +188,8 @@ func (o *Opener) EncryptGroups(groups [][]Recipient, parts [][]byte) ([][]Encryp
 
 // RekeyViaStore replaces all key groups of the file (data) with groups and
 // threshold and re-emits it through sops' store, as `sops updatekeys` does:
-// values, mac and lastmodified are unchanged, but the file is re-serialised.
+// values, mac and lastmodified are unchanged, but the file is re-serialised
+// (CRLF line endings kept, see keepLineEndings).
 // Used for Shamir (several groups) files when no in-place replacement is
 // possible.
 func RekeyViaStore(f *File, data []byte, groups [][]EncryptedStanza, threshold int, storesConfigPath string) ([]byte, error) {
@@ -201,14 +203,15 @@ func RekeyViaStore(f *File, data []byte, groups [][]EncryptedStanza, threshold i
 	if err != nil {
 		return nil, fmt.Errorf("sops cannot write the file: %v", err)
 	}
-	return out, nil
+	return keepLineEndings(f.Format, data, out), nil
 }
 
 // Rotate gives the file (data, whose current data key is oldKey) a new data
 // key, as `sops rotate` does: every value is decrypted in memory (the MAC is
 // checked), a fresh data key is generated and encrypted for groups,
 // every value is re-encrypted, a new MAC and lastmodified are set, and the
-// file is emitted through sops' store. Plaintext never leaves memory.
+// file is emitted through sops' store, with the file's CRLF line endings
+// kept (see keepLineEndings). Plaintext never leaves memory.
 func (o *Opener) Rotate(f *File, data, oldKey []byte, groups [][]Recipient, threshold int, storesConfigPath string) ([]byte, error) {
 	store, tree, err := loadTree(f, data, storesConfigPath)
 	if err != nil {
@@ -246,7 +249,22 @@ func (o *Opener) Rotate(f *File, data, oldKey []byte, groups [][]Recipient, thre
 	if err != nil {
 		return nil, fmt.Errorf("sops cannot write the file: %v", err)
 	}
-	return out, nil
+	return keepLineEndings(f.Format, data, out), nil
+}
+
+// keepLineEndings gives out, which sops' stores emit with LF line endings,
+// the CRLF line endings of in when every line of in ends so (a checkout
+// with git's autocrlf, say): a re-emitted file must not differ in every
+// line. Mixed or LF files get sops' LF. Dotenv is left alone: sops reads a
+// CRLF dotenv file with the CR in every value, so such a file cannot be
+// rotated in the first place.
+func keepLineEndings(format Format, in, out []byte) []byte {
+	lf := bytes.Count(in, []byte("\n"))
+	if format == FormatDotenv || lf == 0 || bytes.Count(in, []byte("\r\n")) != lf {
+		return out
+	}
+	out = bytes.ReplaceAll(out, []byte("\r\n"), []byte("\n"))
+	return bytes.ReplaceAll(out, []byte("\n"), []byte("\r\n"))
 }
 
 func thresholdFor(threshold, groups int) int {

@@ -1,0 +1,376 @@
+package atomicfile
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"sync"
+)
+
+// ErrAborted reports that [Staged.Abort] was called: the staged files were
+// not written.
+var ErrAborted = errors.New("staged writes aborted")
+
+// IncompleteError reports that [Staged.Commit] stopped part-way, after a
+// failed rename or because its context was cancelled: Written of the Total
+// staged files have their new content (durably: their folders were
+// synced), the others are untouched and their temporary files are removed.
+// Written may be 0 when the context was cancelled before the first rename.
+type IncompleteError struct {
+	Written, Total int
+	// Err is why Commit stopped (a rename error, or the context's error).
+	Err error
+}
+
+// Error says how many files were written and why Commit stopped.
+func (e *IncompleteError) Error() string {
+	return fmt.Sprintf("stopped after writing %d of %d files: %v", e.Written, e.Total, e.Err)
+}
+
+// Unwrap returns Err.
+func (e *IncompleteError) Unwrap() error { return e.Err }
+
+// Staged writes many files all or nothing: [Staged.Stage] writes each new
+// content to a temporary file next to its target, and nothing is visible
+// until [Staged.Commit] makes every temporary file durable (fsyncs in
+// parallel), checks that no target changed since it was read, renames them
+// over their targets (the entries staged with [Options.Last] after all the
+// others) and syncs each touched folder. A failure before the first rename
+// leaves every target untouched and no temporary file behind.
+//
+// Stage may be called from several goroutines at once; Abort and Pending
+// may be called at any time (from a signal handler's goroutine, say).
+type Staged struct {
+	sys     System
+	workers int
+
+	mu        sync.Mutex
+	entries   []*stagedEntry
+	byTarget  map[string]*stagedEntry
+	readOnly  []string
+	aborted   bool
+	committed bool // Commit has started
+	syncs     int
+}
+
+// stagedEntry is one staged file and where it is in its life.
+type stagedEntry struct {
+	*temp
+	last  bool
+	sum   [sha256.Size]byte // of the new content, to accept a second Stage of the same target
+	state entryState
+}
+
+type entryState int
+
+const (
+	stateWriting entryState = iota // the temporary file exists, Stage is writing it
+	stateStaged                    // written and closed, waiting for Commit
+	stateRenamed                   // renamed over its target
+	stateRemoved                   // the temporary file is removed
+)
+
+// DefaultWorkers is how many fsyncs [Staged.Commit] issues at once.
+const DefaultWorkers = 16
+
+// NewStaged returns an empty set of staged writes done through sys; nil
+// means the real operating system, [OS].
+func NewStaged(sys System) *Staged {
+	if sys == nil {
+		sys = OS{}
+	}
+	return &Staged{sys: sys, workers: DefaultWorkers, byTarget: map[string]*stagedEntry{}}
+}
+
+// Stage writes data to a temporary file next to the target of path (symbolic
+// links resolved, as [WriteFile] does), with the target's mode and
+// owner/group, or [Options.Perm] for a new file; it is renamed over the
+// target by [Staged.Commit]. Creating the temporary file is what proves the
+// folder writable now. A target whose owner has no write bit is still
+// replaced but is listed by [Staged.ReadOnly], so that the caller can warn.
+//
+// Staging the same target twice (two links to one file, say) is accepted
+// when the content is the same, and an error otherwise. On error nothing is
+// left on disk for this path; the other staged files stay staged.
+func (s *Staged) Stage(path string, data []byte, opts Options) error {
+	s.mu.Lock()
+	if err := s.closedLocked(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	s.mu.Unlock()
+
+	sum := sha256.Sum256(data)
+	var e *stagedEntry
+	t, err := prepare(s.sys, path, data, opts, false, func(name string) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		e = &stagedEntry{temp: &temp{path: path, name: name}, last: opts.Last, sum: sum}
+		s.entries = append(s.entries, e)
+	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e != nil && e.state == stateRemoved {
+		// Abort ran while the file was written; it removed the file.
+		removeTemp(s.sys, e.name)
+		return fmt.Errorf("%s: %w", path, ErrAborted)
+	}
+	if err != nil {
+		if e != nil {
+			e.state = stateRemoved
+		}
+		return err
+	}
+	e.temp = t
+	if old := s.byTarget[t.target]; old != nil && old.state == stateStaged {
+		e.state = stateRemoved
+		removeTemp(s.sys, t.name)
+		if old.sum != sum {
+			return fmt.Errorf("%s: staged twice with different content (the same file as %s)", path, old.path)
+		}
+		return nil
+	}
+	if err := s.closedLocked(); err != nil {
+		e.state = stateRemoved
+		removeTemp(s.sys, t.name)
+		return err
+	}
+	e.state = stateStaged
+	s.byTarget[t.target] = e
+	if t.readOnly {
+		s.readOnly = append(s.readOnly, path)
+	}
+	return nil
+}
+
+// closedLocked fails when no more files may be staged.
+func (s *Staged) closedLocked() error {
+	switch {
+	case s.aborted:
+		return ErrAborted
+	case s.committed:
+		return errors.New("staged writes already committed")
+	}
+	return nil
+}
+
+// ReadOnly lists the staged paths whose target has no write bit for its
+// owner: they are replaced all the same (a rename needs only the folder to
+// be writable), and the caller should say so.
+func (s *Staged) ReadOnly() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.readOnly...)
+}
+
+// Pending lists the temporary files on disk that are not yet renamed, for
+// a signal handler that must remove them ([Staged.Abort] does).
+func (s *Staged) Pending() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var names []string
+	for _, e := range s.entries {
+		if e.state == stateWriting || e.state == stateStaged {
+			names = append(names, e.name)
+		}
+	}
+	return names
+}
+
+// Len is the number of files staged (and not yet renamed or removed).
+func (s *Staged) Len() int { return len(s.Pending()) }
+
+// Syncs is how many fsyncs (of files and folders) Commit made.
+func (s *Staged) Syncs() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.syncs
+}
+
+// Abort removes every temporary file not yet renamed and refuses further
+// Stage calls. During a Commit it makes the Commit stop before its next
+// rename. Calling it again, or after Commit, does nothing more.
+func (s *Staged) Abort() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.aborted = true
+	s.removeLocked()
+}
+
+// removeLocked removes the temporary files not renamed.
+func (s *Staged) removeLocked() {
+	for _, e := range s.entries {
+		if e.state == stateWriting || e.state == stateStaged {
+			removeTemp(s.sys, e.name)
+			e.state = stateRemoved
+		}
+	}
+}
+
+// Commit makes the staged files visible:
+//
+//  1. it fsyncs every temporary file, several at once;
+//  2. it checks [Options.Expect] of every file (its content is still the one
+//     read);
+//  3. it renames each temporary file over its target in Stage order, the
+//     files staged with [Options.Last] after all the others, calling
+//     progress (when not nil) with the path given to Stage after each;
+//  4. it fsyncs each folder that received a rename, once — the folders of
+//     the other files before the first Last file is renamed, so that a
+//     crash can never keep a Last file's new content without the others'.
+//
+// A failure in steps 1–2 (every failing file is listed) leaves every target
+// untouched and removes every temporary file. If ctx is cancelled, Commit
+// stops before its next rename, removes the remaining temporary files and
+// returns an [*IncompleteError] saying how many files were written; so does
+// a failed rename. Commit may be called once.
+func (s *Staged) Commit(ctx context.Context, progress func(path string)) error {
+	s.mu.Lock()
+	if err := s.closedLocked(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	s.committed = true
+	var order, last []*stagedEntry
+	for _, e := range s.entries {
+		switch e.state {
+		case stateWriting:
+			s.removeLocked()
+			s.mu.Unlock()
+			return fmt.Errorf("%s: Commit called while it is being staged", e.path)
+		case stateStaged:
+			if e.last {
+				last = append(last, e)
+			} else {
+				order = append(order, e)
+			}
+		}
+	}
+	s.mu.Unlock()
+	order = append(order, last...)
+	total := len(order)
+
+	// 1. Durable content, fsyncs in parallel.
+	if err := s.syncAll(ctx, order); err != nil {
+		s.Abort()
+		return err
+	}
+	// 2. Nothing changed under us.
+	var errs []error
+	for _, e := range order {
+		if err := e.checkExpect(s.sys); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		s.Abort()
+		return errors.Join(errs...)
+	}
+	// 3. Renames, then 4. folders.
+	written := 0
+	dirs := map[string]bool{}
+	var stop error
+	for i, e := range order {
+		if i == total-len(last) && written > 0 {
+			// Before the first Last file: the others' renames are durable.
+			s.syncDirs(dirs)
+			dirs = map[string]bool{}
+		}
+		s.mu.Lock()
+		switch {
+		case s.aborted:
+			stop = ErrAborted
+		case ctx.Err() != nil:
+			stop = ctx.Err()
+		default:
+			if err := renameTemp(s.sys, e.name, e.target); err != nil {
+				stop = fmt.Errorf("%s: %w", e.path, err)
+			} else {
+				e.state = stateRenamed
+			}
+		}
+		if stop != nil {
+			s.removeLocked()
+			s.mu.Unlock()
+			break
+		}
+		s.mu.Unlock()
+		written++
+		dirs[filepath.Dir(e.target)] = true
+		if progress != nil {
+			progress(e.path)
+		}
+	}
+	s.syncDirs(dirs)
+	if stop != nil {
+		return &IncompleteError{Written: written, Total: total, Err: stop}
+	}
+	return nil
+}
+
+// syncAll fsyncs the temporary files of entries with up to s.workers at
+// once. It stops early when ctx is cancelled or Abort is called.
+func (s *Staged) syncAll(ctx context.Context, entries []*stagedEntry) error {
+	errs := make([]error, len(entries))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	workers := min(s.workers, len(entries))
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				err := s.sys.SyncFile(entries[i].name)
+				s.mu.Lock()
+				s.syncs++
+				s.mu.Unlock()
+				if err != nil {
+					errs[i] = fmt.Errorf("%s: sync its new content: %w", entries[i].path, unwrapPath(err))
+				}
+			}
+		}()
+	}
+	var stop error
+	for i := range entries {
+		if err := ctx.Err(); err != nil {
+			stop = err
+			break
+		}
+		s.mu.Lock()
+		aborted := s.aborted
+		s.mu.Unlock()
+		if aborted {
+			stop = ErrAborted
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if stop == ErrAborted {
+		return ErrAborted
+	}
+	if stop != nil {
+		return &IncompleteError{Written: 0, Total: len(entries), Err: stop}
+	}
+	return errors.Join(errs...)
+}
+
+// syncDirs fsyncs each folder once, in a stable order. Like [WriteFile] it
+// is best effort: not every file system can sync a folder.
+func (s *Staged) syncDirs(dirs map[string]bool) {
+	list := make([]string, 0, len(dirs))
+	for d := range dirs {
+		list = append(list, d)
+	}
+	sort.Strings(list)
+	for _, d := range list {
+		s.sys.SyncDir(d)
+		s.mu.Lock()
+		s.syncs++
+		s.mu.Unlock()
+	}
+}
