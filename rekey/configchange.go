@@ -89,8 +89,8 @@ type ChangeFile struct {
 	// file (see [SelfRemovalError]).
 	OnlyRemoved bool
 
-	found sopsfile.Found
-	out   []byte // the new text (Prepare); nil: nothing to write
+	found  sopsfile.Found
+	staged bool // Prepare staged its new text
 }
 
 // SkippedFile is a file not touched by a config change.
@@ -126,6 +126,7 @@ type ChangePlan struct {
 
 	opts     ChangeOptions
 	eng      *engine
+	staged   *atomicfile.Staged
 	prepared bool
 	applied  bool
 }
@@ -181,6 +182,9 @@ type ApplyError struct {
 	Interrupted bool
 	// Config is set when every file was written but .sops.yaml was not.
 	Config error
+	// Err is why the writes stopped otherwise (a file changed on disk since
+	// it was read, a failed fsync or rename).
+	Err error
 }
 
 func (e *ApplyError) Error() string {
@@ -190,7 +194,7 @@ func (e *ApplyError) Error() string {
 	case e.Config != nil:
 		return fmt.Sprintf("every file was written, but not .sops.yaml: %v", e.Config)
 	}
-	return fmt.Sprintf("%d %s could not be written, so .sops.yaml was not written", len(e.Failed), changePlural(len(e.Failed), "file", "files"))
+	return fmt.Sprintf("stopped after writing %d %s, so .sops.yaml was not written: %v", e.Written, changePlural(e.Written, "file", "files"), e.Err)
 }
 
 // ErrNotPrepared is returned by [ChangePlan.Apply] before a successful
@@ -486,6 +490,11 @@ func (p *ChangePlan) Prepare(ctx context.Context) error {
 			todo = append(todo, f)
 		}
 	}
+	// Leftovers of a killed run are looked for next to every affected file
+	// (a file it finished may have left a temporary file too) and next to
+	// the config, before this run stages its own.
+	p.Leftovers, _ = atomicfile.CleanLeftovers(p.affectedDirs()...)
+	p.staged = atomicfile.NewStaged(nil)
 	jobs := p.eng.opts.Jobs
 	var wg sync.WaitGroup
 	next := make(chan *ChangeFile)
@@ -508,27 +517,40 @@ func (p *ChangePlan) Prepare(ctx context.Context) error {
 	close(next)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
+		p.Abort()
 		return err
 	}
 	if failed := p.Failed(); len(failed) > 0 {
+		p.Abort()
 		return &ChangeError{Failed: failed, Total: len(p.Files)}
 	}
 	// Removing yourself: found by opening a removed key's own entry.
 	if err := p.checkSelf(todo); err != nil {
+		p.Abort()
 		return err
 	}
-	dirs, err := p.writeDirs(todo)
-	if err != nil {
-		return err
+	// .sops.yaml last: renamed only once every file is, and durable.
+	if err := p.staged.Stage(p.ConfigPath, p.opts.New, atomicfile.Options{Expect: p.opts.Old, Last: true}); err != nil {
+		p.Abort()
+		return fmt.Errorf("cannot write %s: %w", p.ConfigPath, err)
 	}
-	// Leftovers of a killed run are looked for next to every affected file
-	// (a file it finished may have left a temporary file too).
-	p.Leftovers = cleanLeftovers(p.affectedDirs(dirs))
-	if err := checkWritable(dirs, todo, len(p.Files)); err != nil {
-		return err
+	readOnly := map[string]bool{}
+	for _, path := range p.staged.ReadOnly() {
+		readOnly[path] = true
+	}
+	for _, cf := range todo {
+		cf.ReadOnly = readOnly[cf.Path]
 	}
 	p.prepared = true
 	return nil
+}
+
+// Abort removes the temporary files of a prepared change that will not be
+// applied (it is safe to call at any time, also after Apply).
+func (p *ChangePlan) Abort() {
+	if p.staged != nil {
+		p.staged.Abort()
+	}
 }
 
 func (e *engine) failFile(cf *ChangeFile, err error) {
@@ -539,9 +561,6 @@ func (e *engine) failFile(cf *ChangeFile, err error) {
 func (p *ChangePlan) prepareFile(cf *ChangeFile) {
 	plan := cf.Plan
 	data := cf.found.Data
-	if st, err := os.Stat(cf.Path); err == nil && st.Mode().Perm()&0o200 == 0 {
-		cf.ReadOnly = true
-	}
 	p.eng.cpu <- struct{}{}
 	out, err := p.eng.build(plan, data, true)
 	<-p.eng.cpu
@@ -549,7 +568,13 @@ func (p *ChangePlan) prepareFile(cf *ChangeFile) {
 		p.eng.failFile(cf, err)
 		return
 	}
-	cf.out = out
+	// Staging writes the temporary file next to the target: it proves
+	// the folder writable; nothing is visible until Apply.
+	if err := p.staged.Stage(cf.Path, out, atomicfile.Options{Expect: data}); err != nil {
+		p.eng.failFile(cf, stageErr(cf.Path, err))
+		return
+	}
+	cf.staged = true
 }
 
 // checkSelf finds the removed keys that this run's identities hold, and the
@@ -627,47 +652,18 @@ func filterStanzas(f *sopsfile.File, keep func(sopsfile.Stanza) bool) *sopsfile.
 	return &c
 }
 
-// writeDirs returns the folders the change writes to: those of the files
-// (through symbolic links) and of the config.
-func (p *ChangePlan) writeDirs(todo []*ChangeFile) ([]string, error) {
+// affectedDirs returns the folders of the config and of every affected
+// file (through symbolic links).
+func (p *ChangePlan) affectedDirs() []string {
 	set := map[string]bool{}
-	add := func(path string) error {
-		real, err := filepath.EvalSymlinks(path)
-		if err != nil {
-			return err
-		}
-		set[filepath.Dir(real)] = true
-		return nil
-	}
-	if err := add(p.ConfigPath); err != nil {
-		return nil, err
-	}
-	for _, cf := range todo {
-		if cf.out == nil {
-			continue
-		}
-		if err := add(cf.Path); err != nil {
-			return nil, fmt.Errorf("%s: %v", cf.Path, readErr(err))
-		}
-	}
-	dirs := make([]string, 0, len(set))
-	for d := range set {
-		dirs = append(dirs, d)
-	}
-	sort.Strings(dirs)
-	return dirs, nil
-}
-
-// affectedDirs returns dirs and the folders of every affected file.
-func (p *ChangePlan) affectedDirs(dirs []string) []string {
-	set := map[string]bool{}
-	for _, d := range dirs {
-		set[d] = true
-	}
-	for _, cf := range p.Files {
-		if real, err := filepath.EvalSymlinks(cf.Path); err == nil {
+	add := func(path string) {
+		if real, err := filepath.EvalSymlinks(path); err == nil {
 			set[filepath.Dir(real)] = true
 		}
+	}
+	add(p.ConfigPath)
+	for _, cf := range p.Files {
+		add(cf.Path)
 	}
 	out := make([]string, 0, len(set))
 	for d := range set {
@@ -677,62 +673,14 @@ func (p *ChangePlan) affectedDirs(dirs []string) []string {
 	return out
 }
 
-// cleanLeftovers removes the temporary files of atomicfile left in dirs by
-// a killed run, and returns their paths.
-func cleanLeftovers(dirs []string) []string {
-	var out []string
-	for _, d := range dirs {
-		ents, err := os.ReadDir(d)
-		if err != nil {
-			continue
-		}
-		for _, e := range ents {
-			p := filepath.Join(d, e.Name())
-			if e.Type().IsRegular() && atomicfile.IsTemp(p) {
-				if os.Remove(p) == nil {
-					out = append(out, p)
-				}
-			}
-		}
+// stageErr says why a file could not be staged, without the random name of
+// a temporary file.
+func stageErr(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path != path {
+		return fmt.Errorf("cannot write in its folder: %v", pe.Err)
 	}
-	return out
-}
-
-// checkWritable makes sure a temporary file can be created in every folder
-// to write, so that a folder that is not writable fails before anything is
-// written. The failure names the files in that folder.
-func checkWritable(dirs []string, todo []*ChangeFile, total int) error {
-	var bad []*ChangeFile
-	for _, d := range dirs {
-		tmp, err := os.CreateTemp(d, atomicfile.TempPrefix+"probe"+atomicfile.TempMarker+"*")
-		if err == nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			continue
-		}
-		why := err
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			why = pe.Err
-		}
-		named := false
-		for _, cf := range todo {
-			if real, err := filepath.EvalSymlinks(cf.Path); err == nil && filepath.Dir(real) == d && cf.out != nil {
-				cf.Result.Status = StatusFailed
-				cf.Err = fmt.Errorf("cannot write in its folder %s: %v", d, why)
-				cf.Error = cf.Err.Error()
-				bad = append(bad, cf)
-				named = true
-			}
-		}
-		if !named {
-			return fmt.Errorf("cannot write in %s: %v", d, why)
-		}
-	}
-	if len(bad) > 0 {
-		return &ChangeError{Failed: bad, Total: total}
-	}
-	return nil
+	return err
 }
 
 // Apply writes the prepared files — each atomically, with one durability
@@ -746,90 +694,53 @@ func (p *ChangePlan) Apply(ctx context.Context, progress func(done, total int, f
 		return ErrNotPrepared
 	}
 	p.applied = true
-	var todo []*ChangeFile
+	byPath := map[string]*ChangeFile{}
+	total := 0
 	for _, f := range p.Files {
 		f.DryRun = false
-		if f.out != nil {
-			todo = append(todo, f)
+		if f.staged {
+			byPath[f.Path] = f
+			total++
 		}
 	}
-	batch := atomicfile.NewBatch()
-	workers := min(max(p.eng.opts.Jobs*ioOverlap, minWorkers), max(len(todo), 1))
-	next := make(chan *ChangeFile)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	done, written := 0, 0
-	var bad []*ChangeFile
-	interrupted := false
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for cf := range next {
-				err := ctx.Err()
-				if err == nil {
-					err = writeChangedFile(batch, cf.Path, cf.out, cf.found.Data)
-				}
-				mu.Lock()
-				switch {
-				case err == nil:
-					written++
-				case ctx.Err() != nil && errors.Is(err, ctx.Err()):
-					interrupted = true
-					cf.Result = p.eng.fail(cf.Result, errors.New("not written: interrupted"))
-				default:
-					cf.Result = p.eng.fail(cf.Result, err)
-					bad = append(bad, cf)
-				}
-				cf.out = nil
-				done++
-				if progress != nil {
-					progress(done, len(todo), cf)
-				}
-				mu.Unlock()
+	done := 0
+	renamed := map[*ChangeFile]bool{}
+	err := p.staged.Commit(ctx, func(path string) {
+		cf := byPath[path]
+		if cf == nil { // .sops.yaml
+			return
+		}
+		renamed[cf] = true
+		done++
+		if progress != nil {
+			progress(done, total, cf)
+		}
+	})
+	if err == nil {
+		return nil
+	}
+	// Whatever was not renamed is untouched.
+	for _, cf := range byPath {
+		if !renamed[cf] {
+			cf.Result = p.eng.fail(cf.Result, errors.New("not written"))
+		}
+	}
+	ae := &ApplyError{Written: done}
+	var ie *atomicfile.IncompleteError
+	switch {
+	case ctx.Err() != nil || errors.Is(err, atomicfile.ErrAborted):
+		ae.Interrupted = true
+	case errors.As(err, &ie) && done == total:
+		ae.Config = ie.Err
+	default:
+		ae.Err = err
+		for _, cf := range p.Files {
+			if cf.staged && !renamed[cf] {
+				ae.Failed = append(ae.Failed, cf)
 			}
-		}()
-	}
-	for _, cf := range todo {
-		if ctx.Err() != nil {
-			break
-		}
-		next <- cf
-	}
-	close(next)
-	wg.Wait()
-	for _, cf := range todo {
-		if cf.out != nil { // never handed out: interrupted
-			interrupted = true
-			cf.Result = p.eng.fail(cf.Result, errors.New("not written: interrupted"))
-			cf.out = nil
 		}
 	}
-	// The barrier: every file's rename made durable before .sops.yaml is
-	// replaced.
-	batch.Sync()
-	if interrupted || len(bad) > 0 {
-		return &ApplyError{Written: written, Failed: bad, Interrupted: interrupted}
-	}
-	if err := writeConfig(p.ConfigPath, p.opts.New, p.opts.Old); err != nil {
-		return &ApplyError{Written: written, Config: err}
-	}
-	return nil
-}
-
-// writeChangedFile replaces one file, if it still holds old. It is the one place
-// a config change writes an encrypted file.
-func writeChangedFile(b *atomicfile.Batch, path string, data, old []byte) error {
-	err := b.WriteFile(path, data, atomicfile.Options{Expect: old})
-	if errors.Is(err, atomicfile.ErrChanged) {
-		err = atomicfile.ErrChanged
-	}
-	return err
-}
-
-// writeConfig replaces .sops.yaml, if it still holds old.
-func writeConfig(path string, data, old []byte) error {
-	return atomicfile.WriteFile(path, data, atomicfile.Options{Expect: old})
+	return ae
 }
 
 // ruleHolds reports whether the rule lists one of keys.

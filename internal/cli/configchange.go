@@ -81,6 +81,9 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 		return nil
 	}
 
+	// Temporary files never survive: removed on every way out (a no-op
+	// once applied).
+	defer plan.Abort()
 	if err := plan.Prepare(ctx); err != nil {
 		var ce *rekey.ChangeError
 		var se *rekey.SelfRemovalError
@@ -126,7 +129,7 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 	if len(plan.Files) == 0 {
 		ios.Infof("no encrypted file is affected")
 	} else {
-		printUpdatekeysSummary(g, plan.Results(), false)
+		printUpdatekeysSummary(g, applied(plan.Results()), false)
 	}
 	if err != nil {
 		var ae *rekey.ApplyError
@@ -134,15 +137,25 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 			return failErr(err)
 		}
 		ios.Errorf("%v", ae)
-		for _, f := range ae.Failed {
-			fmt.Fprintf(ios.ErrOut, "  %s: %s\n", ukDisplayPath(f.Path), f.Error)
-		}
 		warnAlways(ios, "the change is not finished: run the same command again to finish it: %s", o.Rerun)
 		return errFindings
 	}
 	warnNoRule(g, plan)
 	warnExposed(g, plan, false)
 	return nil
+}
+
+// applied drops the "not written" failures of an apply that stopped: the
+// closing error says how many files were written and how to finish.
+func applied(results []rekey.Result) []rekey.Result {
+	out := results[:0:0]
+	for _, r := range results {
+		if r.Status == rekey.StatusFailed {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // printCannotChange lists every file a change cannot handle.
