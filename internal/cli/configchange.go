@@ -104,6 +104,7 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 			return errFindings
 		case ctx.Err() != nil:
 			ios.Errorf("interrupted: nothing was written")
+			ios.Hintf("to make the change, run the same command again: %s", o.Rerun)
 			return errFindings
 		}
 		return failErr(err)
@@ -303,11 +304,13 @@ func writeConfigOnly(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 	ios := g.IO
 	differ := 0
 	cmd := "sopsfleet updatekeys"
+	var plan *rekey.ChangePlan
 	if ch != nil {
 		if len(ch.Removed) > 0 {
 			cmd += " --rotate"
 		}
-		plan, err := rekey.PlanChange(context.Background(), rekey.ChangeOptions{ConfigPath: ed.Path, Old: ed.Old, New: ed.New, Removed: ch.Removed, Jobs: o.Jobs})
+		var err error
+		plan, err = rekey.PlanChange(context.Background(), rekey.ChangeOptions{ConfigPath: ed.Path, Old: ed.Old, New: ed.New, Removed: ch.Removed, Jobs: o.Jobs})
 		if err != nil {
 			return failErr(err)
 		}
@@ -326,6 +329,9 @@ func writeConfigOnly(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 			ios.Hintf("%d %s would then differ from %s: '%s' would re-encrypt %s",
 				differ, ukPlural(differ, "file", "files"), name, cmd, ukPlural(differ, "it", "them"))
 		}
+		if plan != nil {
+			warnExposed(g, plan, true)
+		}
 		ios.Infof("dry run: %s not written", ed.Path)
 		return nil
 	}
@@ -335,6 +341,9 @@ func writeConfigOnly(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 	if differ > 0 {
 		ios.Hintf("%d %s from %s: run '%s' to re-encrypt %s",
 			differ, ukPlural(differ, "file now differs", "files now differ"), name, cmd, ukPlural(differ, "it", "them"))
+	}
+	if plan != nil {
+		warnExposed(g, plan, false)
 	}
 	return nil
 }
