@@ -165,7 +165,7 @@ func printCannotChange(g *globalOptions, configPath string, failed []*rekey.Chan
 		len(failed), total, ukPlural(total, "file", "files"))
 	noIdentity := false
 	for _, f := range failed {
-		fmt.Fprintf(g.IO.ErrOut, "  %s: %s\n", ukDisplayPath(f.Path), f.Error)
+		fmt.Fprintf(g.IO.ErrOut, "  %s: %s\n", ukDisplayPath(f.Path), ukReason(f.Path, f.Error))
 		if errors.Is(f.Err, sopsfile.ErrNoIdentity) {
 			noIdentity = true
 		}
@@ -288,6 +288,19 @@ func rerunCommand(cmd *cobra.Command, args []string) string {
 	cmd.InheritedFlags().Visit(visit)
 	cmd.LocalFlags().Visit(visit)
 	return strings.Join(parts, " ")
+}
+
+// ukReason is a file's error without a leading copy of its path, for lines
+// that already start with the path (a path is said once per message).
+func ukReason(path, reason string) string {
+	for _, p := range []string{path, ukDisplayPath(path)} {
+		for _, sep := range []string{": ", ":"} {
+			if strings.HasPrefix(reason, p+sep) {
+				return strings.TrimPrefix(reason, p+sep)
+			}
+		}
+	}
+	return reason
 }
 
 func ukDisplayPaths(ps []string) []string {

@@ -371,7 +371,7 @@ func ukDescribeResult(st *Styles, r rekey.Result) string {
 	var b strings.Builder
 	switch r.Status {
 	case rekey.StatusFailed:
-		return st.Bad.Render("failed: " + r.Error)
+		return st.Bad.Render("failed: " + ukReason(r.Path, r.Error))
 	case rekey.StatusUnchanged:
 		return "unchanged"
 	}
