@@ -36,8 +36,14 @@ type configChange struct {
 // .sops.yaml together with the encrypted files it affects.
 func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *configChange) error {
 	ios := g.IO
+	// Ctrl-C or SIGTERM stop between files (nothing half-done, temporary
+	// files removed); a second one stops at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	ids := newIdentitySource(g, o.Identities, false)
 	if len(o.Identities) > 0 && !o.DryRun {
 		if _, err := ids.opener(); err != nil {
@@ -285,8 +291,7 @@ func rerunCommand(cmd *cobra.Command, args []string) string {
 		}
 		parts = append(parts, "--"+f.Name, shellQuoteArg(f.Value.String()))
 	}
-	cmd.InheritedFlags().Visit(visit)
-	cmd.LocalFlags().Visit(visit)
+	cmd.Flags().Visit(visit) // the flags given, inherited ones too, by name
 	return strings.Join(parts, " ")
 }
 

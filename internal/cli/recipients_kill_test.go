@@ -32,6 +32,19 @@ func TestRecipientsRemoveKilledAtAnyMoment(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real sops and many processes")
 	}
+	signalRemove(t, syscall.SIGKILL, 6)
+}
+
+// TestRecipientsRemoveInterrupted sends SIGINT instead: the run stops
+// between files, leaves no temporary file, and says how to finish.
+func TestRecipientsRemoveInterrupted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real sops and many processes")
+	}
+	signalRemove(t, syscall.SIGINT, 3)
+}
+
+func signalRemove(t *testing.T, sig syscall.Signal, iterations int) {
 	admin, web1 := killKey(t), killKey(t)
 	both := admin.Recipient().String() + "," + web1.Recipient().String()
 	plains := map[string]string{
@@ -120,20 +133,34 @@ func TestRecipientsRemoveKilledAtAnyMoment(t *testing.T) {
 	whole := time.Since(start)
 	t.Logf("a whole run of %d files takes %v", folders*perFolder*len(plains), whole)
 
-	const iterations = 6
 	for it := range iterations {
 		dir := t.TempDir()
 		files := build(dir)
 		cmd := run(dir)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
 		// From half-way (most of a run is preparing; the writes come
 		// last) to past the end of a run.
 		after := whole * time.Duration(it+3) / 6
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
 		time.Sleep(after)
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
+		cmd.Process.Signal(sig)
+		runErr := cmd.Wait()
+		if sig != syscall.SIGKILL {
+			// Stopped cleanly: no temporary file, and if it did not
+			// finish, the command that does.
+			filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+				if err == nil && !d.IsDir() && atomicfile.IsTemp(p) {
+					t.Errorf("iteration %d: temporary file %s left after %v", it, p, sig)
+				}
+				return nil
+			})
+			if runErr != nil && !bytes.Contains(stderr.Bytes(), []byte("run the same command again")) {
+				t.Errorf("iteration %d: stopped by %v without saying how to finish:\n%s", it, sig, stderr.Bytes())
+			}
+		}
 
 		nOld, nNew := 0, 0
 		for p, name := range files {
