@@ -315,6 +315,11 @@ func (p *ChangePlan) planFile(fd sopsfile.Found) *ChangeFile {
 			}
 		}
 		if !wantedChanged && !mentions {
+			if len(p.Removed) > 0 && fd.Data == nil && fd.Err != nil {
+				// Unreadable: it may hold the key, but nothing can
+				// be done with it here; said, not hidden.
+				p.Skipped = append(p.Skipped, SkippedFile{Path: fd.Path, Reason: "cannot read it (" + readErr(fd.Err).Error() + "), so it may still hold the removed key"})
+			}
 			return nil
 		}
 		err := fd.Err

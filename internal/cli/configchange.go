@@ -65,7 +65,11 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 	}
 	ios.Infof("looking for encrypted files in %s (the %s)", plan.Root, plan.RootKind)
 	for _, s := range plan.Skipped {
-		ios.Warnf("%s: skipped: %s (%s)", ukDisplayPath(s.Path), s.Reason, s.Target)
+		if s.Target != "" {
+			ios.Warnf("%s: skipped: %s (%s)", ukDisplayPath(s.Path), s.Reason, s.Target)
+		} else {
+			ios.Warnf("%s: skipped: %s", ukDisplayPath(s.Path), s.Reason)
+		}
 	}
 	name := filepath.Base(ed.Path)
 	if o.DryRun {
@@ -90,7 +94,11 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 	// Temporary files never survive: removed on every way out (a no-op
 	// once applied).
 	defer plan.Abort()
-	if err := plan.Prepare(ctx); err != nil {
+	err = plan.Prepare(ctx)
+	if n := len(plan.Leftovers); n > 0 {
+		ios.Infof("removed %d temporary %s left by an interrupted run: %s", n, ukPlural(n, "file", "files"), strings.Join(ukDisplayPaths(plan.Leftovers), ", "))
+	}
+	if err != nil {
 		var ce *rekey.ChangeError
 		var se *rekey.SelfRemovalError
 		switch {
@@ -114,9 +122,6 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 			return errFindings
 		}
 		return failErr(err)
-	}
-	if n := len(plan.Leftovers); n > 0 {
-		ios.Infof("removed %d temporary %s left by an interrupted run: %s", n, ukPlural(n, "file", "files"), strings.Join(ukDisplayPaths(plan.Leftovers), ", "))
 	}
 	for _, f := range plan.Files {
 		if f.ReadOnly {
