@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sopsfleet/sopsfleet/internal/atomicfile"
 	"github.com/sopsfleet/sopsfleet/internal/atomicfile/atomictest"
@@ -298,5 +299,61 @@ func TestExpectSHA256(t *testing.T) {
 	}
 	if content(t, paths[0]) != "new" {
 		t.Fatal("not written")
+	}
+}
+
+// Commit issues the fsyncs of the files several at once, never more than
+// DefaultWorkers.
+func TestStagedSyncsInParallel(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows fsyncs each file at Stage")
+	}
+	dir := t.TempDir()
+	files := map[string]string{}
+	for i := range 3 * atomicfile.DefaultWorkers {
+		files[fmt.Sprintf("f%02d", i)] = "old"
+	}
+	paths := tree(t, dir, files)
+	var mu sync.Mutex
+	inflight, most := 0, 0
+	second := make(chan struct{})
+	var once sync.Once
+	rec := &atomictest.Recorder{Fail: func(op atomictest.Op) error {
+		if op.Kind != atomictest.FileSync {
+			return nil
+		}
+		mu.Lock()
+		inflight++
+		most = max(most, inflight)
+		n := inflight
+		mu.Unlock()
+		if n >= 2 {
+			once.Do(func() { close(second) })
+		}
+		// The first fsync waits for a second one to start: with one
+		// worker it would wait in vain.
+		select {
+		case <-second:
+		case <-time.After(10 * time.Second):
+		}
+		mu.Lock()
+		inflight--
+		mu.Unlock()
+		return nil
+	}}
+	s := atomicfile.NewStaged(rec)
+	for _, p := range paths {
+		if err := s.Stage(p, []byte("new"), atomicfile.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Commit(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if most < 2 || most > atomicfile.DefaultWorkers {
+		t.Fatalf("at most %d fsyncs at once, want 2 to %d", most, atomicfile.DefaultWorkers)
+	}
+	if err := rec.CheckDurable(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"sync"
 )
@@ -73,6 +74,11 @@ const (
 	stateRemoved                   // the temporary file is removed
 )
 
+// syncAtStage makes Stage fsync each file before closing it instead of
+// Commit fsyncing them all by name: Windows flushes a file only through a
+// handle open for writing, which a read-only temporary file cannot get.
+const syncAtStage = runtime.GOOS == "windows"
+
 // DefaultWorkers is how many fsyncs [Staged.Commit] issues at once.
 const DefaultWorkers = 16
 
@@ -105,7 +111,7 @@ func (s *Staged) Stage(path string, data []byte, opts Options) error {
 
 	sum := sha256.Sum256(data)
 	var e *stagedEntry
-	t, err := prepare(s.sys, path, data, opts, false, func(name string) {
+	t, err := prepare(s.sys, path, data, opts, syncAtStage, func(name string) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		e = &stagedEntry{temp: &temp{path: path, name: name}, last: opts.Last, sum: sum}
@@ -139,6 +145,9 @@ func (s *Staged) Stage(path string, data []byte, opts Options) error {
 		return err
 	}
 	e.state = stateStaged
+	if syncAtStage {
+		s.syncs++
+	}
 	s.byTarget[t.target] = e
 	if t.readOnly {
 		s.readOnly = append(s.readOnly, path)
@@ -240,7 +249,7 @@ func (s *Staged) Commit(ctx context.Context, progress func(path string)) error {
 		case stateWriting:
 			s.removeLocked()
 			s.mu.Unlock()
-			return fmt.Errorf("%s: Commit called while it is being staged", e.path)
+			return fmt.Errorf("%s: commit called while the file is still being staged", e.path)
 		case stateStaged:
 			if e.last {
 				last = append(last, e)
@@ -254,7 +263,11 @@ func (s *Staged) Commit(ctx context.Context, progress func(path string)) error {
 	total := len(order)
 
 	// 1. Durable content, fsyncs in parallel.
-	if err := s.syncAll(ctx, order); err != nil {
+	toSync := order
+	if syncAtStage {
+		toSync = nil
+	}
+	if err := s.syncAll(ctx, toSync); err != nil {
 		s.Abort()
 		return err
 	}
@@ -350,6 +363,11 @@ func (s *Staged) syncAll(ctx context.Context, entries []*stagedEntry) error {
 	}
 	close(next)
 	wg.Wait()
+	s.mu.Lock()
+	if s.aborted {
+		stop = ErrAborted
+	}
+	s.mu.Unlock()
 	if stop == ErrAborted {
 		return ErrAborted
 	}
