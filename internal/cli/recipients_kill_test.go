@@ -32,7 +32,7 @@ func TestRecipientsRemoveKilledAtAnyMoment(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real sops and many processes")
 	}
-	signalRemove(t, syscall.SIGKILL, 6)
+	signalRemove(t, syscall.SIGKILL, 5)
 }
 
 // TestRecipientsRemoveInterrupted sends SIGINT instead: the run stops
@@ -41,7 +41,7 @@ func TestRecipientsRemoveInterrupted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real sops and many processes")
 	}
-	signalRemove(t, syscall.SIGINT, 3)
+	signalRemove(t, syscall.SIGINT, 2)
 }
 
 func signalRemove(t *testing.T, sig syscall.Signal, iterations int) {
@@ -139,7 +139,7 @@ func signalRemove(t *testing.T, sig syscall.Signal, iterations int) {
 		cmd := run(dir)
 		// From half-way (most of a run is preparing; the writes come
 		// last) to past the end of a run.
-		after := whole * time.Duration(it+3) / 6
+		after := whole * time.Duration(2*(iterations-1)+3*it) / time.Duration(4*(iterations-1)) // ½ to 1¼ of a run
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
