@@ -48,6 +48,9 @@ type ChangeOptions struct {
 	// Root, when set, is the folder searched for sops files instead of the
 	// git top level (or the config's folder).
 	Root string
+	// Prepared, if set, is called by [ChangePlan.Prepare] after each file
+	// it prepared (or failed to), never concurrently.
+	Prepared func(done, total int, f *ChangeFile)
 }
 
 // RootKind says why a folder is the tree a config change searches.
@@ -502,6 +505,8 @@ func (p *ChangePlan) Prepare(ctx context.Context) error {
 	p.staged = atomicfile.NewStaged(nil)
 	jobs := p.eng.opts.Jobs
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
 	next := make(chan *ChangeFile)
 	for range min(jobs, max(len(todo), 1)) {
 		wg.Add(1)
@@ -510,9 +515,15 @@ func (p *ChangePlan) Prepare(ctx context.Context) error {
 			for cf := range next {
 				if err := ctx.Err(); err != nil {
 					p.eng.failFile(cf, errors.New("not prepared: interrupted"))
-					continue
+				} else {
+					p.prepareFile(cf)
 				}
-				p.prepareFile(cf)
+				if p.opts.Prepared != nil {
+					mu.Lock()
+					done++
+					p.opts.Prepared(done, len(todo), cf)
+					mu.Unlock()
+				}
 			}
 		}()
 	}

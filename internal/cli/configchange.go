@@ -50,7 +50,10 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 			return usageErr(err)
 		}
 	}
+	changed := 0
+	var bar *progressBar
 	plan, err := rekey.PlanChange(ctx, rekey.ChangeOptions{
+		Prepared:   func(done, total int, f *rekey.ChangeFile) { bar.Set(done) },
 		ConfigPath: ed.Path,
 		Old:        ed.Old,
 		New:        ed.New,
@@ -94,7 +97,16 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 	// Temporary files never survive: removed on every way out (a no-op
 	// once applied).
 	defer plan.Abort()
+	for _, f := range plan.Files {
+		if f.Status != rekey.StatusUnchanged && f.Status != rekey.StatusFailed {
+			changed++
+		}
+	}
+	// Set before Prepare starts its workers, which read it.
+	bar = newProgressBar(ios, changed, "files prepared")
+	ids.bar = bar
 	err = plan.Prepare(ctx)
+	bar.Done()
 	if n := len(plan.Leftovers); n > 0 {
 		ios.Infof("removed %d temporary %s left by an interrupted run: %s", n, ukPlural(n, "file", "files"), strings.Join(ukDisplayPaths(plan.Leftovers), ", "))
 	}
@@ -128,13 +140,7 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 			ios.Warnf("%s is read-only: it is replaced anyway, keeping its mode", ukDisplayPath(f.Path))
 		}
 	}
-	changed := 0
-	for _, f := range plan.Files {
-		if f.Status != rekey.StatusUnchanged {
-			changed++
-		}
-	}
-	bar := newProgressBar(ios, changed, "files")
+	bar = newProgressBar(ios, changed, "files written")
 	ids.bar = bar
 	err = plan.Apply(ctx, func(done, total int, f *rekey.ChangeFile) { bar.Set(done) })
 	bar.Done()
