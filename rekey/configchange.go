@@ -48,6 +48,10 @@ type ChangeOptions struct {
 	// Root, when set, is the folder searched for sops files instead of the
 	// git top level (or the config's folder).
 	Root string
+	// Loaded, when set, are identities the caller already loaded (e.g.
+	// given with -i): they are used to find out whether a removed key is
+	// the caller's own even when no file needs its data key.
+	Loaded *sopsfile.Opener
 	// Prepared, if set, is called by [ChangePlan.Prepare] after each file
 	// it prepared (or failed to), never concurrently.
 	Prepared func(done, total int, f *ChangeFile)
@@ -596,10 +600,13 @@ func (p *ChangePlan) prepareFile(cf *ChangeFile) {
 // checkSelf finds the removed keys that this run's identities hold, and the
 // files only they open.
 func (p *ChangePlan) checkSelf(todo []*ChangeFile) error {
-	if p.eng.opener == nil || len(p.Removed) == 0 {
+	op := p.eng.opener
+	if op == nil {
+		op = p.opts.Loaded
+	}
+	if op == nil || len(p.Removed) == 0 {
 		return nil
 	}
-	op := p.eng.opener
 	removed := map[recipients.Key]bool{}
 	for _, k := range p.Removed {
 		removed[k] = true
@@ -607,7 +614,7 @@ func (p *ChangePlan) checkSelf(todo []*ChangeFile) error {
 	self := map[recipients.Key]bool{}
 	var only []string
 	for _, cf := range todo {
-		if len(cf.Holds) == 0 || !cf.Plan.NeedsDataKey() {
+		if len(cf.Holds) == 0 {
 			continue
 		}
 		f, data := cf.found.File, cf.found.Data

@@ -45,10 +45,13 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 		stop()
 	}()
 	ids := newIdentitySource(g, o.Identities, false)
+	var loaded *sopsfile.Opener
 	if len(o.Identities) > 0 && !o.DryRun {
-		if _, err := ids.opener(); err != nil {
+		op, err := ids.opener()
+		if err != nil {
 			return usageErr(err)
 		}
+		loaded = op
 	}
 	changed := 0
 	var bar *progressBar
@@ -62,6 +65,7 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 		Jobs:       o.Jobs,
 		Opener:     ids.opener,
 		Force:      ch.Force,
+		Loaded:     loaded,
 	})
 	if err != nil {
 		return failErr(err)
