@@ -128,7 +128,7 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 			}
 			ios.Errorf("you are removing yourself: this run's identities hold the key of %s, so nothing was changed", strings.Join(who, ", "))
 			if len(se.Only) > 0 {
-				fmt.Fprintf(ios.ErrOut, "  only that key of yours opens %d %s: %s\n", len(se.Only), ukPlural(len(se.Only), "file", "files"), strings.Join(ukDisplayPaths(se.Only), ", "))
+				fmt.Fprintf(ios.ErrOut, "  only that key of yours opens %d %s: %s\n", len(se.Only), ukPlural(len(se.Only), "file", "files"), ukListPaths(se.Only, 20))
 			}
 			ios.Hintf("run again with --force to remove it anyway (afterwards your identities may no longer open these files)")
 			return errFindings
@@ -321,6 +321,16 @@ func ukReason(path, reason string) string {
 		}
 	}
 	return reason
+}
+
+// ukListPaths lists paths for a message, the first max of them and then
+// how many more.
+func ukListPaths(ps []string, max int) string {
+	shown := ukDisplayPaths(ps)
+	if len(shown) > max {
+		shown = append(shown[:max], fmt.Sprintf("and %d more", len(ps)-max))
+	}
+	return strings.Join(shown, ", ")
 }
 
 func ukDisplayPaths(ps []string) []string {
