@@ -66,8 +66,13 @@ Writes are atomic, keep the file mode, go through symbolic links, and refuse a
 file that changed on disk since it was read. A file that fails is left
 untouched and the others go on; the exit status is then 1.
 
+A removed recipient that saw a file's data key can still read the file
+until the data key is rotated: whenever a recipient is removed without
+--rotate, a warning says so and prints the exact 'sopsfleet updatekeys
+--rotate FILE…' command, even with -q.
+
 The summary lists every changed or failed file and the totals (-v: every
-file); --json prints it as JSON.`,
+file; -q: failed files only); --json prints it as JSON.`,
 		Example: `  # see what would change, without any key
   sopsfleet updatekeys --dry-run
 
