@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -133,6 +132,7 @@ type ChangePlan struct {
 
 	opts     ChangeOptions
 	eng      *engine
+	tempDirs []string // folders where the walk met temporary files
 	staged   *atomicfile.Staged
 	prepared bool
 	applied  bool
@@ -232,7 +232,7 @@ func PlanChange(ctx context.Context, opts ChangeOptions) (*ChangePlan, error) {
 	if opts.Root != "" {
 		p.Root, p.RootKind = opts.Root, RootGiven
 	} else {
-		p.Root, p.RootKind = treeRoot(ctx, newCfg.Dir)
+		p.Root, p.RootKind = treeRoot(newCfg.Dir)
 	}
 	jobs := opts.Jobs
 	if jobs <= 0 {
@@ -246,22 +246,22 @@ func PlanChange(ctx context.Context, opts ChangeOptions) (*ChangePlan, error) {
 		Opener:      opts.Opener,
 		NameSources: []*recipients.Config{oldCfg},
 	}, cpu: make(chan struct{}, jobs)}
-	found, _, err := sopsfile.DiscoverParsed([]string{p.Root}, jobs)
+	// Links to files outside the tree are never read or written through:
+	// one hostile link must not make a retirement re-encrypt a file
+	// elsewhere on the machine, nor block it.
+	d, err := sopsfile.DiscoverTree([]string{p.Root}, sopsfile.DiscoverOptions{Jobs: jobs, Root: p.Root})
 	if err != nil {
 		return nil, err
 	}
-	realRoot, err := filepath.EvalSymlinks(p.Root)
-	if err != nil {
-		return nil, err
+	for _, l := range d.SkippedLinks {
+		p.Skipped = append(p.Skipped, SkippedFile{Path: l.Path, Target: l.Target, Reason: "a symbolic link to a file outside " + p.Root})
 	}
-	realRoot, _ = filepath.Abs(realRoot)
-	for _, fd := range found {
+	for _, t := range d.Temps {
+		p.tempDirs = append(p.tempDirs, filepath.Dir(t))
+	}
+	for _, fd := range d.Found {
 		if err := ctx.Err(); err != nil {
 			return nil, err
-		}
-		if target, out := linkOutside(fd.Path, realRoot); out {
-			p.Skipped = append(p.Skipped, SkippedFile{Path: fd.Path, Target: target, Reason: "a symbolic link to a file outside " + p.Root})
-			continue
 		}
 		if cf := p.planFile(fd); cf != nil {
 			p.Files = append(p.Files, cf)
@@ -269,21 +269,6 @@ func PlanChange(ctx context.Context, opts ChangeOptions) (*ChangePlan, error) {
 	}
 	sort.Slice(p.Files, func(i, j int) bool { return p.Files[i].Path < p.Files[j].Path })
 	return p, nil
-}
-
-// linkOutside reports whether path is a symbolic link whose target is not
-// under root (a real, absolute path), and the target.
-func linkOutside(path, root string) (string, bool) {
-	li, err := os.Lstat(path)
-	if err != nil || li.Mode()&fs.ModeSymlink == 0 {
-		return "", false
-	}
-	target, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return "", true
-	}
-	target, _ = filepath.Abs(target)
-	return target, !within(target, root)
 }
 
 func within(path, dir string) bool {
@@ -505,7 +490,7 @@ func (p *ChangePlan) Prepare(ctx context.Context) error {
 	// Leftovers of a killed run are looked for next to every affected file
 	// (a file it finished may have left a temporary file too) and next to
 	// the config, before this run stages its own.
-	p.Leftovers, _ = atomicfile.CleanLeftovers(p.affectedDirs()...)
+	p.Leftovers, _ = atomicfile.CleanLeftovers(append(p.affectedDirs(), p.tempDirs...)...)
 	p.staged = atomicfile.NewStaged(nil)
 	jobs := p.eng.opts.Jobs
 	var wg sync.WaitGroup

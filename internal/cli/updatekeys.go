@@ -91,13 +91,15 @@ file; -q: failed files only); --json prints it as JSON.`,
 	f.BoolVar(&o.Rotate, "rotate", false, "give every file a new data key (all values re-encrypted)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the plan only: decrypt nothing, write nothing")
 	f.BoolVar(&o.JSON, "json", false, "print the summary as JSON")
-	f.BoolVarP(&o.Verbose, "verbose", "v", false, "also list unchanged files, ignored files and identity sources")
 	f.IntVarP(&o.Jobs, "jobs", "j", 0, "number of files to work on at once (0: one per CPU)")
 	return cmd
 }
 
 func runUpdatekeys(o *updatekeysOptions) error {
 	g := o.g
+	// -v/--verbose is the global flag: it also lists unchanged files,
+	// ignored files and identity sources here.
+	o.Verbose = o.Verbose || g.IO.Verbose
 	if o.Jobs < 0 {
 		return usageErrorf("-j/--jobs must be 0 (one per CPU) or more, got %d", o.Jobs)
 	}
@@ -121,10 +123,15 @@ func runUpdatekeys(o *updatekeysOptions) error {
 			return usageErrorf("cannot read %q: %v", r, ukUnwrapPathErr(err))
 		}
 	}
-	files, ignored, err := sopsfile.DiscoverParsed(roots, o.Jobs)
+	// A symbolic link to a file outside the repository is never written
+	// through: a one-line link in a pull request must not make updatekeys
+	// re-encrypt a file elsewhere on the machine.
+	d, err := sopsfile.DiscoverTree(roots, sopsfile.DiscoverOptions{Jobs: o.Jobs, Root: sopsfile.TreeRoot(filepath.Dir(configPath))})
 	if err != nil {
 		return failErr(err)
 	}
+	files, ignored := d.Found, d.Ignored
+	warnSkippedLinks(g, d.SkippedLinks)
 	named := map[string]bool{}
 	for _, r := range o.Paths {
 		if st, err := os.Stat(r); err == nil && !st.IsDir() {
