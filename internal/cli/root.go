@@ -95,6 +95,7 @@ file is encrypted to exactly the recipients .sops.yaml asks for.`,
 		newReportCmd(g),
 		newCheckCmd(g),
 		newTextconvCmd(g),
+		newDiffCmd(g),
 	)
 	// Arguments errors from cobra validators are usage errors too.
 	for _, c := range root.Commands() {
