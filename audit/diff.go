@@ -151,13 +151,13 @@ type FileDiff struct {
 type RuleDiff struct {
 	// Rule is the rule's number from 1 in the new config (old one when
 	// removed), and Regex its path_regex ("" matches every file).
-	Rule   int    `json:"rule"`
-	Regex  string `json:"path_regex"`
-	Status string `json:"status"` // "added", "removed", "changed"
-	Gained []Recipient `json:"gained"`
-	Lost   []Recipient `json:"lost"`
-	OldThreshold int   `json:"old_threshold,omitempty"`
-	NewThreshold int   `json:"new_threshold,omitempty"`
+	Rule         int         `json:"rule"`
+	Regex        string      `json:"path_regex"`
+	Status       string      `json:"status"` // "added", "removed", "changed"
+	Gained       []Recipient `json:"gained"`
+	Lost         []Recipient `json:"lost"`
+	OldThreshold int         `json:"old_threshold,omitempty"`
+	NewThreshold int         `json:"new_threshold,omitempty"`
 }
 
 // Drift is a file whose wanted recipients the change altered but that was
