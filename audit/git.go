@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,7 @@ type Repo struct {
 	batch *exec.Cmd
 	in    io.WriteCloser
 	out   *bufio.Reader
+	trees map[string][]TreeFile // TreeFiles cache; not safe for concurrent use
 }
 
 // OpenRepo opens the repository that holds dir.
@@ -187,8 +189,20 @@ func (r *Repo) Read(commit, path string) ([]byte, error) {
 // (a blob id, or "commit:path"), read through one long-running
 // `git cat-file --batch`. A missing object wraps os.ErrNotExist.
 func (r *Repo) Blob(name string) ([]byte, error) {
+	typ, data, err := r.object(name)
+	if err != nil {
+		return nil, err
+	}
+	if typ != "blob" {
+		return nil, fmt.Errorf("%s is a %s, not a file", name, typ)
+	}
+	return data, nil
+}
+
+// object reads one object through cat-file --batch: its type and content.
+func (r *Repo) object(name string) (string, []byte, error) {
 	if strings.ContainsAny(name, "\n") {
-		return nil, fmt.Errorf("invalid object name %q", name)
+		return "", nil, fmt.Errorf("invalid object name %q", name)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -197,49 +211,48 @@ func (r *Repo) Blob(name string) ([]byte, error) {
 		cmd.Dir = r.Dir
 		in, err := cmd.StdinPipe()
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		out, err := cmd.StdoutPipe()
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		if err := cmd.Start(); err != nil {
-			return nil, fmt.Errorf("git cat-file: %v", err)
+			return "", nil, fmt.Errorf("git cat-file: %v", err)
 		}
 		r.batch, r.in, r.out = cmd, in, bufio.NewReaderSize(out, 64<<10)
 	}
 	if _, err := io.WriteString(r.in, name+"\n"); err != nil {
-		return nil, fmt.Errorf("git cat-file: %v", err)
+		return "", nil, fmt.Errorf("git cat-file: %v", err)
 	}
 	header, err := r.out.ReadString('\n')
 	if err != nil {
-		return nil, fmt.Errorf("git cat-file: %v", err)
+		return "", nil, fmt.Errorf("git cat-file: %v", err)
 	}
 	f := strings.Fields(header)
 	if len(f) == 2 && (f[1] == "missing" || f[1] == "ambiguous") {
-		return nil, fmt.Errorf("%s: %w", name, os.ErrNotExist)
+		return "", nil, fmt.Errorf("%s: %w", name, os.ErrNotExist)
 	}
 	if len(f) != 3 {
-		return nil, fmt.Errorf("git cat-file: unexpected answer %q", strings.TrimSpace(header))
+		return "", nil, fmt.Errorf("git cat-file: unexpected answer %q", strings.TrimSpace(header))
 	}
 	size, err := strconv.Atoi(f[2])
 	if err != nil {
-		return nil, fmt.Errorf("git cat-file: unexpected answer %q", strings.TrimSpace(header))
+		return "", nil, fmt.Errorf("git cat-file: unexpected answer %q", strings.TrimSpace(header))
 	}
 	buf := make([]byte, size+1)
 	if _, err := io.ReadFull(r.out, buf); err != nil {
-		return nil, fmt.Errorf("git cat-file: %v", err)
+		return "", nil, fmt.Errorf("git cat-file: %v", err)
 	}
-	if f[1] != "blob" {
-		return nil, fmt.Errorf("%s is a %s, not a file", name, f[1])
-	}
-	return buf[:size], nil
+	return f[1], buf[:size], nil
 }
 
 // Commit is one commit of a history walk.
 type Commit struct {
 	ID      string
 	Parents []string
+	// Tree is the id of the commit's root tree.
+	Tree string
 	// Date is the committer date, ISO 8601 strict.
 	Date string
 	// Subject is the first line of the message.
@@ -250,7 +263,7 @@ type Commit struct {
 // ref), oldest first, parents before children; since, when set, excludes
 // the commits reachable from it.
 func (r *Repo) Log(revs []string, since string) ([]Commit, error) {
-	args := []string{"log", "--topo-order", "--reverse", "-z", "--format=%H%x01%P%x01%cI%x01%s"}
+	args := []string{"log", "--topo-order", "--reverse", "-z", "--format=%H%x01%P%x01%T%x01%cI%x01%s"}
 	if len(revs) == 0 {
 		revs = []string{"HEAD"}
 	}
@@ -273,13 +286,58 @@ func (r *Repo) Log(revs []string, since string) ([]Commit, error) {
 	}
 	var cs []Commit
 	for _, rec := range splitZ(out) {
-		f := strings.SplitN(strings.TrimLeft(rec, "\n"), "\x01", 4)
-		if len(f) != 4 {
+		f := strings.SplitN(strings.TrimLeft(rec, "\n"), "\x01", 5)
+		if len(f) != 5 {
 			continue
 		}
-		cs = append(cs, Commit{ID: f[0], Parents: strings.Fields(f[1]), Date: f[2], Subject: f[3]})
+		cs = append(cs, Commit{ID: f[0], Parents: strings.Fields(f[1]), Tree: f[2], Date: f[3], Subject: f[4]})
 	}
 	return cs, nil
+}
+
+// TreeFiles lists the files (blobs, recursively) of a tree object, read
+// through cat-file and cached by tree id, so that walking many commits
+// reads only the subtrees that changed. The result must not be modified.
+func (r *Repo) TreeFiles(tree string) ([]TreeFile, error) {
+	if fs, ok := r.trees[tree]; ok {
+		return fs, nil
+	}
+	typ, data, err := r.object(tree)
+	if err != nil {
+		return nil, err
+	}
+	if typ != "tree" {
+		return nil, fmt.Errorf("%s is a %s, not a tree", short(tree), typ)
+	}
+	hashLen := len(tree) / 2
+	var files []TreeFile
+	for len(data) > 0 {
+		sp := bytes.IndexByte(data, ' ')
+		nul := bytes.IndexByte(data, 0)
+		if sp < 0 || nul < sp || nul+1+hashLen > len(data) {
+			return nil, fmt.Errorf("tree %s: unexpected format", short(tree))
+		}
+		mode, name := string(data[:sp]), string(data[sp+1:nul])
+		id := hex.EncodeToString(data[nul+1 : nul+1+hashLen])
+		data = data[nul+1+hashLen:]
+		switch {
+		case mode == "40000":
+			sub, err := r.TreeFiles(id)
+			if err != nil {
+				return nil, err
+			}
+			for _, f := range sub {
+				files = append(files, TreeFile{Path: name + "/" + f.Path, Blob: f.Blob})
+			}
+		case strings.HasPrefix(mode, "100"):
+			files = append(files, TreeFile{Path: name, Blob: id})
+		}
+	}
+	if r.trees == nil {
+		r.trees = map[string][]TreeFile{}
+	}
+	r.trees[tree] = files
+	return files, nil
 }
 
 // Close stops the cat-file process.

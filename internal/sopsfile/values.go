@@ -1,10 +1,15 @@
 package sopsfile
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/getsops/sops/v3"
+	"github.com/getsops/sops/v3/aes"
+	"github.com/getsops/sops/v3/cmd/sops/common"
 )
 
 // Value is one encrypted value of a file, read without decrypting: its name
@@ -127,4 +132,71 @@ func maskValue(v any, mask func(string) string) any {
 		}
 	}
 	return v
+}
+
+// PlainDigests decrypts the values of f (whose text is data) with dataKey,
+// in memory, and returns for each encrypted value's name (as Values names
+// it) an HMAC-SHA256 of its plaintext under salt — never the plaintext —
+// so that two revisions can be compared without keeping or showing any
+// value. The file's mac is checked.
+func PlainDigests(f *File, data, dataKey, salt []byte) (map[string][32]byte, error) {
+	vals, err := Values(f, data)
+	if err != nil {
+		return nil, err
+	}
+	encrypted := make(map[string]bool, len(vals))
+	for _, v := range vals {
+		encrypted[v.Name] = true
+	}
+	_, tree, err := loadTree(f, data, "")
+	if err != nil {
+		return nil, err
+	}
+	tree.Metadata.DataKey = dataKey
+	if _, err := common.DecryptTree(common.DecryptTreeOpts{Tree: &tree, Cipher: aes.NewCipher()}); err != nil {
+		if strings.Contains(err.Error(), "MAC") {
+			return nil, errors.New("the values do not match the file's mac")
+		}
+		return nil, errors.New("cannot decrypt the values with the data key")
+	}
+	out := make(map[string][32]byte, len(vals))
+	for i, branch := range tree.Branches {
+		prefix := ""
+		if len(tree.Branches) > 1 && i > 0 {
+			prefix = fmt.Sprintf("document %d: ", i+1)
+		}
+		walkPlain(branch, "", func(path string, v any) {
+			if name := prefix + path; encrypted[name] {
+				m := hmac.New(sha256.New, salt)
+				fmt.Fprintf(m, "%T\x00%v", v, v)
+				var d [32]byte
+				copy(d[:], m.Sum(nil))
+				out[name] = d
+			}
+		})
+	}
+	return out, nil
+}
+
+func walkPlain(v any, path string, emit func(string, any)) {
+	switch v := v.(type) {
+	case sops.TreeBranch:
+		for _, item := range v {
+			if _, ok := item.Key.(sops.Comment); ok {
+				continue
+			}
+			name := fmt.Sprint(item.Key)
+			if path != "" {
+				name = path + "." + name
+			}
+			walkPlain(item.Value, name, emit)
+		}
+	case []any:
+		for i, e := range v {
+			walkPlain(e, fmt.Sprintf("%s[%d]", path, i), emit)
+		}
+	case sops.Comment:
+	default:
+		emit(path, v)
+	}
 }
