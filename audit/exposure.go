@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"path"
 	"sort"
@@ -122,6 +123,9 @@ func (d *dataKeys) add(tokens []string) int {
 	return c
 }
 
+// ErrUnknownRecipient reports a name or key found nowhere in the history.
+var ErrUnknownRecipient = errors.New("no recipient")
+
 // ResolveName finds the keys a name (or key) stands for in the history: by
 // name in every version of every .sops.yaml of commits (after a replace,
 // a name stands for the old key and the new one), or the key itself when it
@@ -162,7 +166,7 @@ func ResolveName(r *Repo, commits []Commit, nameOrKey string) ([]recipients.Key,
 		found[recipients.Key{Type: recipients.TypePGP, ID: strings.ToUpper(s)}] = true
 	}
 	if len(found) == 0 {
-		return nil, nil, fmt.Errorf("no recipient %s in any version of %s in the history walked", recipients.QuoteInput(nameOrKey), ConfigName)
+		return nil, nil, fmt.Errorf("%w %s in any version of %s in the history walked", ErrUnknownRecipient, recipients.QuoteInput(nameOrKey), ConfigName)
 	}
 	return sortedKeys(found), NewNamer(cfgs...), nil
 }

@@ -96,6 +96,7 @@ file is encrypted to exactly the recipients .sops.yaml asks for.`,
 		newCheckCmd(g),
 		newTextconvCmd(g),
 		newDiffCmd(g),
+		newExposureCmd(g),
 	)
 	// Arguments errors from cobra validators are usage errors too.
 	for _, c := range root.Commands() {
