@@ -43,13 +43,27 @@ func (a Access) headline() string {
 
 // details are the lines describing one file's change, without the path.
 func (fd FileDiff) details() []string {
+	same := func(s string) string { return s }
+	return fd.detailsWith(same, same)
+}
+
+// detailsWith is details with value names written by name and every other
+// text (labels, messages) by esc.
+func (fd FileDiff) detailsWith(name, esc func(string) string) []string {
+	names := func(ns []string) string {
+		out := make([]string, len(ns))
+		for i, n := range ns {
+			out[i] = name(n)
+		}
+		return strings.Join(out, ", ")
+	}
 	var out []string
 	if fd.Problem != "" {
-		return []string{"cannot read: " + fd.Problem}
+		return []string{esc("cannot read: " + fd.Problem)}
 	}
 	switch fd.Status {
 	case "added":
-		out = append(out, "readable by "+strings.Join(labels(fd.Readers), ", "))
+		out = append(out, esc("readable by "+strings.Join(labels(fd.Readers), ", ")))
 		if fd.NewThreshold > 0 {
 			out = append(out, fmt.Sprintf("threshold %d", fd.NewThreshold))
 		}
@@ -67,7 +81,7 @@ func (fd FileDiff) details() []string {
 		for _, r := range g.Removed {
 			rs = append(rs, "−"+r.Label())
 		}
-		out = append(out, fmt.Sprintf("group %d: %s", g.Group+1, strings.Join(rs, " ")))
+		out = append(out, fmt.Sprintf("group %d: %s", g.Group+1, esc(strings.Join(rs, " "))))
 	}
 	if fd.OldThreshold != fd.NewThreshold {
 		out = append(out, fmt.Sprintf("threshold: %d → %d", fd.OldThreshold, fd.NewThreshold))
@@ -78,13 +92,13 @@ func (fd FileDiff) details() []string {
 		out = append(out, "data key kept (not rotated)")
 	}
 	if len(fd.Changed) > 0 {
-		out = append(out, "changed: "+strings.Join(fd.Changed, ", "))
+		out = append(out, "changed: "+names(fd.Changed))
 	}
 	if len(fd.Added) > 0 {
-		out = append(out, "added: "+strings.Join(fd.Added, ", "))
+		out = append(out, "added: "+names(fd.Added))
 	}
 	if len(fd.Removed) > 0 {
-		out = append(out, "removed: "+strings.Join(fd.Removed, ", "))
+		out = append(out, "removed: "+names(fd.Removed))
 	}
 	if len(out) == 0 {
 		out = append(out, "no change of recipients or values")
@@ -226,8 +240,8 @@ func WriteDiffMarkdown(w io.Writer, d *DiffResult) error {
 				title = "`" + fd.OldPath + "` → `" + fd.Path + "`: " + fd.Status
 			}
 			fmt.Fprintf(&b, "- %s\n", title)
-			for _, l := range fd.details() {
-				fmt.Fprintf(&b, "  - %s\n", mdEscape(l))
+			for _, l := range fd.detailsWith(mdCode, mdEscape) {
+				fmt.Fprintf(&b, "  - %s\n", l)
 			}
 		}
 	}
@@ -254,6 +268,19 @@ func WriteDiffMarkdown(w io.Writer, d *DiffResult) error {
 var mdReplacer = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "<", "&lt;", ">", "&gt;", "|", `\|`)
 
 func mdEscape(s string) string { return mdReplacer.Replace(s) }
+
+// mdCode writes s as a code span (names of values, which may hold any
+// character Markdown would interpret).
+func mdCode(s string) string {
+	fence := "`"
+	for strings.Contains(s, fence) {
+		fence += "`"
+	}
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
+}
 
 // WriteDiffJSON writes the review as indented JSON.
 func WriteDiffJSON(w io.Writer, d *DiffResult) error {
