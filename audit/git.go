@@ -340,6 +340,24 @@ func (r *Repo) TreeFiles(tree string) ([]TreeFile, error) {
 	return files, nil
 }
 
+// Versions returns the contents of path (from the top of the work tree) in
+// the last n commits of HEAD that changed it, newest first.
+func (r *Repo) Versions(path string, n int) ([][]byte, error) {
+	out, err := r.git("log", fmt.Sprintf("-n%d", n), "--format=%H", "HEAD", "--", path)
+	if err != nil {
+		return nil, err
+	}
+	var vs [][]byte
+	for _, id := range strings.Fields(string(out)) {
+		data, err := r.Blob(id + ":" + path)
+		if err != nil {
+			continue // deleted in that commit
+		}
+		vs = append(vs, data)
+	}
+	return vs, nil
+}
+
 // Close stops the cat-file process.
 func (r *Repo) Close() error {
 	r.mu.Lock()

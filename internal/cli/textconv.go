@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -94,9 +96,14 @@ func runTextconv(opts *textconvOptions) error {
 	return nil
 }
 
+// textconvVersions is how many committed versions of .sops.yaml name
+// recipients besides the work tree's: a recipient removed by the change
+// under review is named only in older ones.
+const textconvVersions = 20
+
 // textconvNamer names recipients from the .sops.yaml found as sops finds it
-// (git runs the driver at the top of the work tree); without one, keys are
-// shown by their shortened form only.
+// (git runs the driver at the top of the work tree), then from its last
+// committed versions; without one, keys are shown shortened only.
 func textconvNamer(opts *textconvOptions) *audit.Namer {
 	path, err := opts.g.ConfigPath()
 	if err != nil {
@@ -107,5 +114,21 @@ func textconvNamer(opts *textconvOptions) *audit.Namer {
 		opts.IO.Warnf("recipients are not named: %v", err)
 		return audit.NewNamer()
 	}
-	return audit.NewNamer(cfg)
+	cfgs := []*recipients.Config{cfg}
+	if repo, err := audit.OpenRepo(filepath.Dir(path)); err == nil {
+		defer repo.Close()
+		abs := absOr(path)
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			abs = real
+		}
+		if rel, err := filepath.Rel(repo.Dir, abs); err == nil && !strings.HasPrefix(rel, "..") {
+			versions, _ := repo.Versions(filepath.ToSlash(rel), textconvVersions)
+			for _, v := range versions {
+				if c, err := recipients.ParseConfig(path, v); err == nil {
+					cfgs = append(cfgs, c)
+				}
+			}
+		}
+	}
+	return audit.NewNamer(cfgs...)
 }
