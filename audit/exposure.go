@@ -81,6 +81,8 @@ type ExposureResult struct {
 	Keyless      bool           `json:"keyless"`
 	Files        []FileExposure `json:"files"`
 	StillExposed int            `json:"still_exposed"`
+	// Unknown counts the names whose status is Unknown.
+	Unknown int `json:"unknown"`
 }
 
 // blobInfo is one parsed version of a sops file, shared by every commit and
@@ -393,8 +395,11 @@ func Exposure(r *Repo, nameOrKey string, opts ExposureOptions) (*ExposureResult,
 					}
 				}
 			}
-			if st == StillExposed {
+			switch st {
+			case StillExposed:
 				fe.StillExposed++
+			case Unknown:
+				res.Unknown++
 			}
 			fe.Secrets = append(fe.Secrets, SecretExposure{Name: name, Status: st})
 		}

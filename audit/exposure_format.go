@@ -52,6 +52,9 @@ func WriteExposureText(w io.Writer, res *ExposureResult) error {
 	if len(per) > 0 {
 		fmt.Fprintf(&b, ": %s", strings.Join(per, ", "))
 	}
+	if res.Unknown > 0 {
+		fmt.Fprintf(&b, "; %d unknown (an identity that opens the files can tell)", res.Unknown)
+	}
 	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -108,6 +108,9 @@ func TestExposure(t *testing.T) {
 		if !keyless {
 			want = 5
 		}
+		if wantUnknown := map[bool]int{true: 3, false: 0}[keyless]; res.Unknown != wantUnknown {
+			t.Errorf("keyless=%v: unknown %d, want %d", keyless, res.Unknown, wantUnknown)
+		}
 		if res.StillExposed != want {
 			t.Errorf("keyless=%v: still exposed %d, want %d", keyless, res.StillExposed, want)
 		}
