@@ -188,25 +188,51 @@ func isFingerprint(s string) bool {
 // for each name whether its value has changed since. Values are never
 // returned; with an identity, plaintext is compared in memory only.
 func Exposure(r *Repo, nameOrKey string, opts ExposureOptions) (*ExposureResult, error) {
-	commits, err := r.Log(opts.Revs, opts.Since)
+	commits, headCommit, err := walkStart(r, opts)
 	if err != nil {
-		return nil, err
-	}
-	head, err := r.ResolveCommit("HEAD")
-	if err != nil {
-		return nil, err
-	}
-	headCommit := Commit{ID: head}
-	if out, err := r.git("rev-parse", head+"^{tree}"); err == nil {
-		headCommit.Tree = strings.TrimSpace(string(out))
-	} else {
 		return nil, err
 	}
 	keys, names, err := ResolveName(r, append(commits, headCommit), nameOrKey)
 	if err != nil {
 		return nil, err
 	}
-	res := &ExposureResult{Query: nameOrKey, Keys: names.recipientsOf(keys), Head: head, Commits: len(commits),
+	return exposure(r, nameOrKey, keys, names, commits, headCommit, opts)
+}
+
+// ExposureOfKeys is Exposure for keys already known (a command that is
+// removing a key knows it): no name is resolved, and names are given by
+// names (nil: none).
+func ExposureOfKeys(r *Repo, keys []recipients.Key, names *Namer, opts ExposureOptions) (*ExposureResult, error) {
+	commits, headCommit, err := walkStart(r, opts)
+	if err != nil {
+		return nil, err
+	}
+	query := ""
+	if len(keys) > 0 {
+		query = names.Label(keys[0])
+	}
+	return exposure(r, query, keys, names, commits, headCommit, opts)
+}
+
+func walkStart(r *Repo, opts ExposureOptions) ([]Commit, Commit, error) {
+	commits, err := r.Log(opts.Revs, opts.Since)
+	if err != nil {
+		return nil, Commit{}, err
+	}
+	head, err := r.ResolveCommit("HEAD")
+	if err != nil {
+		return nil, Commit{}, err
+	}
+	out, err := r.git("rev-parse", head+"^{tree}")
+	if err != nil {
+		return nil, Commit{}, err
+	}
+	return commits, Commit{ID: head, Tree: strings.TrimSpace(string(out))}, nil
+}
+
+func exposure(r *Repo, query string, keys []recipients.Key, names *Namer, commits []Commit, headCommit Commit, opts ExposureOptions) (*ExposureResult, error) {
+	head := headCommit.ID
+	res := &ExposureResult{Query: query, Keys: names.recipientsOf(keys), Head: head, Commits: len(commits),
 		Keyless: opts.Opener == nil || !opts.Opener.HasAgeIdentities()}
 	want := map[recipients.Key]bool{}
 	for _, k := range keys {

@@ -7,6 +7,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
+	"github.com/sopsfleet/sopsfleet/recipients"
 )
 
 func exposureRepo(t *testing.T) *testRepo {
@@ -139,6 +140,10 @@ func TestExposureReplacedName(t *testing.T) {
 	}
 	if len(res.Keys) != 2 || exposureOf(res, "other/c.yaml") == nil || exposureOf(res, "secrets/a.yaml") == nil {
 		t.Fatalf("%+v", res)
+	}
+	byKey, err := ExposureOfKeys(repo, []recipients.Key{res.Keys[0].Key}, nil, ExposureOptions{})
+	if err != nil || len(byKey.Keys) != 1 || len(byKey.Files) == 0 {
+		t.Errorf("ExposureOfKeys: %+v %v", byKey, err)
 	}
 	if _, err := Exposure(repo, "nobody", ExposureOptions{}); err == nil {
 		t.Error("unknown name accepted")

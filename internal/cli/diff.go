@@ -32,7 +32,8 @@ git history and metadata only: no private key, nothing decrypted.
 Revisions are taken as git diff takes them: no argument compares the work
 tree with HEAD; one compares the work tree with BASE; two (or BASE..HEAD)
 compare two revisions; BASE...HEAD compares HEAD with the merge base, as a
-pull request shows (origin/main...HEAD).
+pull request shows (origin/main...HEAD). As with git diff, files git does not
+track are not seen: git add them first.
 
 Reported:
   per recipient    the files it newly can decrypt, those it no longer can
