@@ -10,6 +10,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
+	"github.com/sopsfleet/sopsfleet/internal/testsops"
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
 
@@ -131,4 +132,24 @@ func TestTextconvGitDiff(t *testing.T) {
 		t.Fatalf("diff does not show the changed key and the added recipient only:\n%s", diff)
 	}
 	t.Logf("git diff:\n%s", diff)
+}
+
+// Every real-world sops file of the corpus comes out readable: no error,
+// and neither ciphertext nor an encrypted data key in the output. The
+// format is detected from the content alone (many have no extension).
+func TestTextconvCorpus(t *testing.T) {
+	for _, path := range testsops.CorpusFiles(t, "encrypted") {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := Textconv(data, nil)
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+			continue
+		}
+		if ciphertext.Match(out) || strings.Contains(string(out), "BEGIN PGP") {
+			t.Errorf("%s: output holds ciphertext", path)
+		}
+	}
 }
