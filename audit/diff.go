@@ -214,6 +214,9 @@ func readSide(r *Repo, rev, p string) (side, bool) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return side{}, false
 		}
+		if errors.Is(err, ErrNotFile) {
+			return side{}, true // there, but not a sops file
+		}
 		return side{err: err}, true
 	}
 	f, err := sopsfile.Parse(p, data)

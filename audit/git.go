@@ -180,7 +180,11 @@ func splitZ(out []byte) []string {
 // os.ErrNotExist.
 func (r *Repo) Read(commit, path string) ([]byte, error) {
 	if commit == "" {
-		return os.ReadFile(filepath.Join(r.Dir, filepath.FromSlash(path)))
+		p := filepath.Join(r.Dir, filepath.FromSlash(path))
+		if st, err := os.Stat(p); err == nil && !st.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s: %w", path, ErrNotFile)
+		}
+		return os.ReadFile(p)
 	}
 	return r.Blob(commit + ":" + path)
 }
@@ -194,10 +198,14 @@ func (r *Repo) Blob(name string) ([]byte, error) {
 		return nil, err
 	}
 	if typ != "blob" {
-		return nil, fmt.Errorf("%s is a %s, not a file", name, typ)
+		return nil, fmt.Errorf("%s is a %s: %w", name, typ, ErrNotFile)
 	}
 	return data, nil
 }
+
+// ErrNotFile reports a path that names no file: a submodule (a commit) or
+// a folder.
+var ErrNotFile = errors.New("not a file")
 
 // object reads one object through cat-file --batch: its type and content.
 func (r *Repo) object(name string) (string, []byte, error) {
