@@ -189,10 +189,16 @@ type DiffResult struct {
 }
 
 // Gained reports whether some recipient can now read a file of the base it
-// could not read there (what --fail-on-gain fails on).
+// could not read there, or a file of the base is no longer encrypted (so
+// anyone who reads the repository can): what --fail-on-gain fails on.
 func (d *DiffResult) Gained() bool {
 	for _, a := range d.Access {
 		if len(a.Gains) > 0 {
+			return true
+		}
+	}
+	for _, f := range d.Files {
+		if f.Status == "decrypted" {
 			return true
 		}
 	}

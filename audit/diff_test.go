@@ -198,6 +198,12 @@ func TestDiffRanges(t *testing.T) {
 	if err != nil || len(d.Files) != 1 || d.Files[0].Path != "secrets/side.yaml" {
 		t.Fatalf("main...side: %+v %v", d, err)
 	}
+	// A file committed in plaintext is a gain for everyone.
+	r.write("secrets/side.yaml", "s: 1\n")
+	d, err = Diff(repo, Range{Base: strings.TrimSpace(r.git("rev-parse", "HEAD"))})
+	if err != nil || len(d.Files) != 1 || d.Files[0].Status != "decrypted" || !d.Gained() {
+		t.Fatalf("decrypted: %+v %v", d.Files, err)
+	}
 	if _, err := ResolveRange(repo, []string{"nosuchrev"}); err == nil || !strings.Contains(err.Error(), `unknown revision "nosuchrev"`) {
 		t.Errorf("bad revision: %v", err)
 	}

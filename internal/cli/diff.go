@@ -51,7 +51,8 @@ Reported:
 
 --format markdown is ready to post as a pull-request comment.
 Exit status: 0; 1 with --fail-on-gain when a recipient can now read a file
-of BASE it could not read there (new files do not count); 2 usage error.`,
+of BASE it could not read there (new files do not count), or a file of BASE
+is no longer sops-encrypted; 2 usage error.`,
 		Example: `  sopsfleet diff
   sopsfleet diff HEAD~1 HEAD
   sopsfleet diff origin/main...HEAD --format markdown | gh pr comment --body-file -
