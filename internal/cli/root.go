@@ -132,6 +132,9 @@ file is encrypted to exactly the recipients .sops.yaml asks for.`,
 		newUpdatekeysCmd(g),
 		newReportCmd(g),
 		newCheckCmd(g),
+		newTextconvCmd(g),
+		newDiffCmd(g),
+		newExposureCmd(g),
 	)
 	// Arguments errors from cobra validators are usage errors too.
 	for _, c := range root.Commands() {
