@@ -251,10 +251,15 @@ func verifyOne(ctx context.Context, hc HostCheck, o VerifyOptions) HostResult {
 		r.Target = h.Target()
 	}
 	if r.RecordedFingerprint == "" && o.KnownHosts != "" {
-		for _, k := range knownHostKeys(o.KnownHosts, hc.Host) {
-			if a, err := SSHPublicKeyToAge(k); err == nil && a == hc.Key.ID {
-				r.RecordedFingerprint = ssh.FingerprintSHA256(k)
-				break
+		// known_hosts may hold the old key under the name, the host or the
+		// address dialed.
+	search:
+		for _, h := range []string{hc.Host, hc.Name, r.Target} {
+			for _, k := range knownHostKeys(o.KnownHosts, h) {
+				if a, err := SSHPublicKeyToAge(k); err == nil && a == hc.Key.ID {
+					r.RecordedFingerprint = ssh.FingerprintSHA256(k)
+					break search
+				}
 			}
 		}
 	}
