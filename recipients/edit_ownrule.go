@@ -154,7 +154,7 @@ func (c *Config) AddOwn(o OwnRuleAddOptions) (*Edit, error) {
 	// matches the probe would take its files.
 	for _, r := range base.Rules[:tmpl.Index+1] {
 		if r.PathRegex == "" || (r.re != nil && r.re.MatchString(probe)) {
-			return nil, fmt.Errorf("%s: refusing to add the rule %q for %s: %s comes first and matches its files (e.g. %s), so the new rule would never be used; give --rule-regex a path it does not match", c.Path, regex, o.Name, RuleLabel(base, r), probe)
+			return nil, fmt.Errorf("%s: refusing to add the rule %q for %s: %s comes first and matches its files (e.g. %s), so the new rule would never be used; give --rule-regex a path it does not match", c.Path, regex, o.Name, RuleLabel(c, c.Rules[r.Index]), probe)
 		}
 	}
 	e := base.newEditor()

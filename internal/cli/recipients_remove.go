@@ -16,6 +16,7 @@ type recipientsRemoveOptions struct {
 	SSHKey   string
 	NoRotate bool
 	editOutput
+	ownRuleRemoveFlags
 }
 
 func newRecipientsRemoveCmd(g *globalOptions) *cobra.Command {
@@ -53,6 +54,7 @@ or --no-updatekeys (edit .sops.yaml only). --dry-run prints the diff of
 	f.BoolVar(&o.NoRotate, "no-rotate", false, "update the affected files' recipients without rotating their data keys")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the change as a unified diff (and the update plan); write nothing")
 	o.addChainFlags(cmd)
+	o.addDropOwnRuleFlag(cmd)
 	return cmd
 }
 
@@ -90,7 +92,7 @@ func runRecipientsRemove(o *recipientsRemoveOptions) error {
 		}
 	}
 	name := c.NameOf(key)
-	ed, err := c.Remove(key)
+	ed, err := removeOwn(c, key, o.DropOwnRule)
 	if err != nil {
 		if errors.Is(err, recipients.ErrUnknownName) {
 			return usageErr(err)
