@@ -454,7 +454,11 @@ func probePath(regex string) (string, bool) {
 	var b strings.Builder
 	genProbe(p.Simplify(), &b)
 	s := strings.TrimPrefix(b.String(), "/")
-	for _, cand := range []string{s, s + "x.yaml", filepath.ToSlash(filepath.Join(s, "x.yaml"))} {
+	cands := []string{s, s + "x.yaml", filepath.ToSlash(filepath.Join(s, "x.yaml"))}
+	if strings.HasSuffix(s, "/") || s == "" {
+		cands = cands[1:] // a file in the folder reads better than the folder
+	}
+	for _, cand := range cands {
 		if cand != "" && re.MatchString(cand) {
 			return cand, true
 		}

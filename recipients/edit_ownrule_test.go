@@ -367,7 +367,7 @@ func TestProbePath(t *testing.T) {
 	for re, want := range map[string]string{
 		`hosts/web1/[^/]+$`:           "hosts/web1/x",
 		`^hosts/web1/.*\.yaml$`:       "hosts/web1/x.yaml",
-		`hosts/(web1|web2)/`:          "hosts/web1/",
+		`hosts/(web1|web2)/`:          "hosts/web1/x.yaml",
 		`^secrets/web1\.(yaml|json)$`: "secrets/web1.yaml",
 		`web1`:                        "web1",
 	} {
