@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	sopsconfig "github.com/getsops/sops/v3/config"
+
+	"github.com/sopsfleet/sopsfleet/internal/testsops"
 )
 
 // ownRuleKeys are the keys of the own-rule fixtures: ADMIN, H01, H02 and
@@ -376,4 +378,69 @@ func TestProbePath(t *testing.T) {
 			t.Errorf("probePath(%q) = %q, %v; want %q", re, got, ok, want)
 		}
 	}
+}
+
+// TestOwnRuleEditsOverCorpus: over every fixture (and the shared corpus
+// when present), for every named recipient with one own rule, add
+// --own-rule for a new host either is refused cleanly or resolves (as sops
+// does) to the expected members, and remove --drop-own-rule then restores
+// the file byte for byte.
+func TestOwnRuleEditsOverCorpus(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "config", "*.yaml"))
+	if corpusDir, ok := testsops.CorpusDir("sops-yaml"); ok {
+		more, _ := filepath.Glob(filepath.Join(corpusDir, "*.y*ml"))
+		files = append(files, more...)
+	}
+	tried, done := 0, 0
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		c, err := ParseConfig(f, data)
+		if err != nil {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, nm := range c.named() {
+			if seen[nm.name] || len(c.OwnRules(nm.name, nm.key)) != 1 || nm.key.Type != TypeAge {
+				continue
+			}
+			seen[nm.name] = true
+			tried++
+			targets, err := c.Targets(TargetOptions{Like: nm.name, Group: -1})
+			if err != nil {
+				continue
+			}
+			newKey := Key{TypeAge, keyG}
+			ed, err := c.AddOwn(OwnRuleAddOptions{
+				AddOptions: AddOptions{Name: "zz-newhost", Key: newKey, Targets: targets, Like: nm.name},
+				FromLike:   true, OwnRule: true,
+			})
+			if errors.Is(err, ErrNotVerified) {
+				t.Errorf("%s add --like %s --own-rule: %v", f, nm.name, err)
+				continue
+			}
+			if err != nil {
+				continue // refused cleanly
+			}
+			nc, err := ParseConfig(f, ed.New)
+			if err != nil {
+				t.Errorf("%s: re-parse: %v", f, err)
+				continue
+			}
+			rm, err := nc.RemoveOwn(newKey, OwnRuleRemoveOptions{Drop: true})
+			if err != nil {
+				if nc.NameOf(newKey) == "" {
+					continue // the file could not carry the name: nothing is its own
+				}
+				t.Errorf("%s remove --drop-own-rule after add --like %s: %v\n%s", f, nm.name, err, ed.New)
+				continue
+			}
+			if !bytes.Equal(rm.New, data) {
+				d, i := lineDiff(data, rm.New)
+				t.Errorf("%s: round trip via %s differs: -%q +%q", f, nm.name, d, i)
+				continue
+			}
+			done++
+		}
+	}
+	t.Logf("%d recipients with an own rule, %d round trips", tried, done)
 }
