@@ -111,8 +111,8 @@ func (c *Config) AddOwn(o OwnRuleAddOptions) (*Edit, error) {
 				return nil, errVerify(c.Path, fmt.Sprintf("fails (%v)", err))
 			}
 		}
-	} else if !ValidName(o.Name) {
-		return nil, fmt.Errorf("invalid recipient name %s: use ASCII letters, digits, '_' and '-', starting with a letter or digit", QuoteInput(o.Name))
+	} else if err := c.checkNewRecipient(o.AddOptions); err != nil {
+		return nil, err
 	}
 	ed.Notes = append(notes, ed.Notes...)
 	if !o.OwnRule {
@@ -198,6 +198,30 @@ func (c *Config) AddOwn(o OwnRuleAddOptions) (*Edit, error) {
 	ed.New = out
 	ed.Notes = append(ed.Notes, fmt.Sprintf("new rule %d (%s) gives %s its own secrets, copied from %s: %s resolves to it", tmpl.Index+2, regex, o.Name, RuleLabel(c, c.Rules[tmpl.Index]), probe))
 	return ed, nil
+}
+
+// checkNewRecipient makes the checks of [Config.Add] when NAME goes into
+// its own rule only: a valid name, an age recipient, a name and a key not
+// taken by another key or name.
+func (c *Config) checkNewRecipient(o AddOptions) error {
+	if !ValidName(o.Name) {
+		return fmt.Errorf("invalid recipient name %s: use ASCII letters, digits, '_' and '-', starting with a letter or digit", QuoteInput(o.Name))
+	}
+	if o.Key.Type != TypeAge {
+		return fmt.Errorf("only age and ssh recipients can be added, not %s", o.Key.Type)
+	}
+	if _, err := ageKeyFromConfig(o.Key.ID); err != nil {
+		return err
+	}
+	for _, a := range c.Anchors {
+		if a.Name == o.Name && (a.node.Kind != yaml.ScalarNode || strings.TrimSpace(a.Value) != o.Key.ID) {
+			return fmt.Errorf("%s:%d: the anchor %q already exists for something else", c.Path, a.Line, o.Name)
+		}
+	}
+	if cur := c.NameOf(o.Key); cur != "" && cur != o.Name {
+		return fmt.Errorf("%s: the key is already in the file as %q: use that name (or rename it first)", c.Path, cur)
+	}
+	return nil
 }
 
 // ruleLines returns the first and last line of rule r's text: from its

@@ -444,3 +444,30 @@ func TestOwnRuleEditsOverCorpus(t *testing.T) {
 	}
 	t.Logf("%d recipients with an own rule, %d round trips", tried, done)
 }
+
+// TestAddOwnRuleOnlyChecksRecipient: when NAME goes into its own rule only,
+// the recipient is checked as Add checks it.
+func TestAddOwnRuleOnlyChecksRecipient(t *testing.T) {
+	keys := newOwnRuleKeys(t)
+	c, err := ParseConfig(filepath.Join(t.TempDir(), ".sops.yaml"), []byte(keys.expand(ownRuleShapes["h01-only-in-own-rule"])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets, _ := c.Targets(TargetOptions{Like: "h01", Group: -1})
+	for _, tc := range []struct {
+		name string
+		key  Key
+		want string
+	}{
+		{"new host", Key{TypeAge, keys.new}, "invalid recipient name"},
+		{"newhost", Key{TypePGP, "FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4"}, "only age and ssh recipients"},
+		{"newhost", Key{TypeAge, "age1notakey"}, "invalid age recipient"},
+		{"newhost", Key{TypeAge, keys.admin}, `the key is already in the file as "admin"`},
+		{"admin", Key{TypeAge, keys.new}, `the anchor "admin" already exists for something else`},
+	} {
+		_, err := c.AddOwn(OwnRuleAddOptions{AddOptions: AddOptions{Name: tc.name, Key: tc.key, Targets: targets, Like: "h01"}, FromLike: true, OwnRule: true})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %s: err %v, want %q", tc.name, shortKey(tc.key.ID), err, tc.want)
+		}
+	}
+}
