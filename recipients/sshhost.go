@@ -40,6 +40,7 @@ type ProxyJumpError struct {
 	Via  string // the ProxyJump (or "ProxyCommand …")
 }
 
+// Error says which jump host and that a direct scan is not possible.
 func (e *ProxyJumpError) Error() string {
 	return fmt.Sprintf("%s: ~/.ssh/config reaches it only through %s: it cannot be scanned directly", e.Name, e.Via)
 }
