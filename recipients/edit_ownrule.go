@@ -196,7 +196,7 @@ func (c *Config) AddOwn(o OwnRuleAddOptions) (*Edit, error) {
 		return nil, err
 	}
 	ed.New = out
-	ed.Notes = append(ed.Notes, fmt.Sprintf("new rule %d (%s) gives %s its own secrets, copied from %s: %s resolves to it", tmpl.Index+2, regex, o.Name, RuleLabel(c, c.Rules[tmpl.Index]), probe))
+	ed.Notes = append(ed.Notes, fmt.Sprintf("a new rule (%s) for %s's own secrets is copied from %s and goes right after it: %s resolves to it", regex, o.Name, RuleLabel(c, c.Rules[tmpl.Index]), probe))
 	return ed, nil
 }
 
