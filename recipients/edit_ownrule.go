@@ -169,6 +169,17 @@ func (c *Config) AddOwn(o OwnRuleAddOptions) (*Edit, error) {
 			defined = true
 		}
 	}
+	if !defined {
+		_, endLine, err := e.ruleLines(tmpl)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%w", c.Path, err)
+		}
+		for _, a := range base.Anchors {
+			if a.Name == o.Name && a.node.Kind == yaml.ScalarNode && e.t.lineOf(e.t.nodeStart(a.node)) > endLine {
+				return nil, fmt.Errorf("%s: cannot add %s's own rule after %s: the anchor &%s goes below it (in %s's other rules), and an alias cannot come before its anchor; define the recipients in a keys: list above creation_rules first", c.Path, o.Name, RuleLabel(c, c.Rules[tmpl.Index]), o.Name, o.Like)
+			}
+		}
+	}
 	text, err := e.copyRule(tmpl, o.Like, likeKey, o.Name, o.Key, o.RuleRegex, defined)
 	if err != nil {
 		return nil, fmt.Errorf("%s:%w", c.Path, err)
@@ -319,6 +330,22 @@ func (e *editor) copyRule(r *Rule, like string, likeKey Key, name string, key Ke
 		return "&" + name + " " + key.ID
 	}
 	done := map[*yaml.Node]bool{}
+	// Other anchors defined in the rule: the copy refers to them.
+	for _, a := range e.c.Anchors {
+		start := e.t.nodeStart(a.node)
+		if start < blockStart || start >= blockEnd || a.Name == like {
+			continue
+		}
+		if a.node.Kind != yaml.ScalarNode {
+			return "", &errUnclean{a.Line, fmt.Sprintf("the rule defines the anchor &%s on a list or mapping: copy the rule by hand", a.Name)}
+		}
+		sp, err := e.span(a.node)
+		if err != nil {
+			return "", err
+		}
+		done[a.node] = true
+		repls = append(repls, repl{start, sp.end, "*" + a.Name})
+	}
 	for _, g := range r.Groups {
 		for _, list := range [][]Member{g.Members, g.Duplicates} {
 			for _, m := range list {
@@ -619,6 +646,16 @@ func (c *Config) RemoveOwn(k Key, o OwnRuleRemoveOptions) (*Edit, error) {
 	startLine, endLine, err := e.ruleLines(r)
 	if err != nil {
 		return nil, fmt.Errorf("%s:%w", c.Path, err)
+	}
+	for _, a := range c.Anchors {
+		if l := e.t.lineOf(e.t.nodeStart(a.node)); l < startLine || l > endLine {
+			continue
+		}
+		for _, u := range a.Uses {
+			if u < startLine || u > endLine {
+				return nil, fmt.Errorf("%s:%d: refusing to delete %s, %s's own rule: it defines the anchor &%s, which line %d uses; move the definition out of the rule first", c.Path, a.Line, RuleLabel(c, r), name, a.Name, u)
+			}
+		}
 	}
 	first, blank := e.commentAbove(startLine)
 	if blank {

@@ -471,3 +471,63 @@ func TestAddOwnRuleOnlyChecksRecipient(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnRuleAnchorsInRules: anchors defined inside the rules themselves.
+func TestOwnRuleAnchorsInRules(t *testing.T) {
+	keys := newOwnRuleKeys(t)
+	newKey := Key{TypeAge, keys.new}
+	parse := func(src string) *Config {
+		t.Helper()
+		c, err := ParseConfig(filepath.Join(t.TempDir(), ".sops.yaml"), []byte(keys.expand(src)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	addOwn := func(c *Config) (*Edit, error) {
+		targets, _ := c.Targets(TargetOptions{Like: "h01", Group: -1})
+		return c.AddOwn(OwnRuleAddOptions{AddOptions: AddOptions{Name: "newhost", Key: newKey, Targets: targets, Like: "h01"}, FromLike: true, OwnRule: true})
+	}
+	// The template defines &admin: the copy refers to it.
+	src := "creation_rules:\n  - path_regex: ^secrets/\n    age: [&admin ADMIN]\n  - path_regex: hosts/h01/\n    age: [*admin, &h01 H01]\n"
+	c := parse(src)
+	ed, err := addOwn(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ed.New), "  - path_regex: hosts/newhost/\n    age: [*admin, &newhost "+keys.new+"]\n") {
+		t.Fatalf("copy:\n%s", ed.New)
+	}
+	nc, _ := ParseConfig(c.Path, ed.New)
+	rm, err := nc.RemoveOwn(newKey, OwnRuleRemoveOptions{Drop: true})
+	if err != nil || string(rm.New) != string(c.data) {
+		t.Fatalf("round trip: %v\n%s", err, rm.New)
+	}
+	// The template defines &admin itself: the copy refers to it.
+	src2 := "creation_rules:\n  - path_regex: hosts/h01/\n    age: [&admin ADMIN, &h01 H01]\n  - age: [*admin]\n"
+	c = parse(src2)
+	ed, err = addOwn(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ed.New), "  - path_regex: hosts/newhost/\n    age: [*admin, &newhost "+keys.new+"]\n") {
+		t.Fatalf("copy:\n%s", ed.New)
+	}
+	nc, _ = ParseConfig(c.Path, ed.New)
+	if rm, err = nc.RemoveOwn(newKey, OwnRuleRemoveOptions{Drop: true}); err != nil || string(rm.New) != string(c.data) {
+		t.Fatalf("round trip: %v", err)
+	}
+	// h01's anchor is defined in its own rule, so &newhost goes into
+	// shared/, below the new rule: refused cleanly, not a verification
+	// failure.
+	c = parse("creation_rules:\n  - path_regex: hosts/h01/\n    age: [&admin ADMIN, &h01 H01]\n  - path_regex: shared/\n    age: [*admin, *h01]\n")
+	if _, err = addOwn(c); err == nil || errors.Is(err, ErrNotVerified) || !strings.Contains(err.Error(), "the anchor &newhost goes below it") {
+		t.Fatalf("anchor below: %v", err)
+	}
+	// Deleting a rule that defines an anchor used elsewhere is refused.
+	c = parse("creation_rules:\n  - path_regex: hosts/h01/\n    age: [&admin ADMIN, &h01 H01]\n  - path_regex: shared/\n    age: [*admin, *h01]\n")
+	_, err = c.RemoveOwn(Key{TypeAge, keys.h01}, OwnRuleRemoveOptions{Drop: true})
+	if err == nil || errors.Is(err, ErrNotVerified) || !strings.Contains(err.Error(), "it defines the anchor &admin, which line 5 uses") {
+		t.Fatalf("anchor used elsewhere: %v", err)
+	}
+}
