@@ -42,7 +42,8 @@ Without NAME, the host recipients are every named age X25519 or native
 ssh-ed25519 recipient that has its own creation rule (a path_regex that
 names it, such as hosts/web1/), a known_hosts entry under its host name, or
 a --host: admins' personal keys are left out. A NAME on the command line is
-verified whatever it is.
+verified whether it looks like a host or not (it must be an age X25519 or
+ssh-ed25519 recipient).
 
 The host of NAME is NAME, or NAME.DOMAIN with --domain, resolved through
 ~/.ssh/config (ssh -G, when ssh is installed: HostName and Port). A host
