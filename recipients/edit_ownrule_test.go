@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"filippo.io/age"
 	sopsconfig "github.com/getsops/sops/v3/config"
 
 	"github.com/sopsfleet/sopsfleet/internal/testsops"
@@ -529,5 +530,74 @@ func TestOwnRuleAnchorsInRules(t *testing.T) {
 	_, err = c.RemoveOwn(Key{TypeAge, keys.h01}, OwnRuleRemoveOptions{Drop: true})
 	if err == nil || errors.Is(err, ErrNotVerified) || !strings.Contains(err.Error(), "it defines the anchor &admin, which line 5 uses") {
 		t.Fatalf("anchor used elsewhere: %v", err)
+	}
+}
+
+// TestOwnRuleInteropSops: after add --own-rule, the real sops encrypts a
+// new host's file to the admin and the new host only (the new host opens
+// it, h01 does not), and h01's own files stay closed to the new host.
+func TestOwnRuleInteropSops(t *testing.T) {
+	if _, err := testsops.Bin(); err != nil {
+		t.Skipf("no sops: %v", err)
+	}
+	ids := map[string]*age.X25519Identity{}
+	for _, n := range []string{"admin", "h01", "h02", "new"} {
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[n] = id
+	}
+	keys := ownRuleKeys{ids["admin"].Recipient().String(), ids["h01"].Recipient().String(), ids["h02"].Recipient().String(), ids["new"].Recipient().String()}
+	dir := t.TempDir()
+	conf := filepath.Join(dir, ".sops.yaml")
+	c, err := ParseConfig(conf, []byte(keys.expand(ownRuleShapes["anchors-keys-list"])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets, _ := c.Targets(TargetOptions{Like: "h01", Group: -1})
+	ed, err := c.AddOwn(OwnRuleAddOptions{AddOptions: AddOptions{Name: "newhost", Key: Key{TypeAge, keys.new}, Targets: targets, Like: "h01"}, FromLike: true, OwnRule: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, ed.New, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	encrypt := func(rel string) {
+		t.Helper()
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("token: s3cret\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := testsops.Run(dir, nil, "encrypt", rel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, out, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opens := func(who, rel string) bool {
+		_, err := testsops.Run(dir, []string{"SOPS_AGE_KEY=" + ids[who].String()}, "decrypt", rel)
+		return err == nil
+	}
+	encrypt("hosts/newhost/app.yaml")
+	encrypt("hosts/h01/app.yaml")
+	for _, tc := range []struct {
+		who, file string
+		want      bool
+	}{
+		{"new", "hosts/newhost/app.yaml", true},
+		{"admin", "hosts/newhost/app.yaml", true},
+		{"h01", "hosts/newhost/app.yaml", false},
+		{"new", "hosts/h01/app.yaml", false},
+		{"h01", "hosts/h01/app.yaml", true},
+	} {
+		if got := opens(tc.who, tc.file); got != tc.want {
+			t.Errorf("%s opens %s: %v, want %v", tc.who, tc.file, got, tc.want)
+		}
 	}
 }
