@@ -243,7 +243,9 @@ func verifyOne(ctx context.Context, hc HostCheck, o VerifyOptions) HostResult {
 		r.RecordedFingerprint = ssh.FingerprintSHA256(pk)
 	}
 	if !hc.Direct {
-		h, err := ResolveSSHHost(ctx, hc.Host, o.Resolver)
+		rctx, cancel := context.WithTimeout(ctx, o.Timeout) // ssh -G can run Match exec commands
+		h, err := ResolveSSHHost(rctx, hc.Host, o.Resolver)
+		cancel()
 		if err != nil {
 			r.Status, r.Err = HostUnreachable, err
 			return r
