@@ -9,7 +9,7 @@ import (
 	"github.com/charmbracelet/lipgloss/table"
 	"golang.org/x/term"
 
-	"github.com/sopsfleet/sopsfleet/rekey"
+	"github.com/sopsfleet/sopsfleet/audit"
 )
 
 // defaultWidth is used when stdout is not a terminal and COLUMNS is unset.
@@ -36,36 +36,36 @@ func outWidth(ios *IOStreams) int {
 // used: recipients by name; numbered (with a key below); transposed, a row
 // per recipient and a column per file (many recipients, few files); and
 // when none fits, the files of each recipient, listed.
-func writeMatrix(ios *IOStreams, rep *rekey.Report) error {
+func writeMatrix(ios *IOStreams, rep *audit.Report) error {
 	if len(rep.Files) == 0 {
 		_, err := fmt.Fprintln(ios.Out, "no encrypted files found")
 		return err
 	}
 	width := outWidth(ios)
 	tty := ios.OutTTY
-	fits := func(layout rekey.Layout) bool {
+	fits := func(layout audit.Layout) bool {
 		header, rows, _ := rep.Table(layout)
-		w := rekey.MatrixWidth(header, rows)
+		w := audit.MatrixWidth(header, rows)
 		if tty {
 			w += len(header) + 1 + len(header) // borders and padding
 		}
 		return w <= width
 	}
-	layout := rekey.LayoutNamed
+	layout := audit.LayoutNamed
 	for !fits(layout) {
-		if layout == rekey.LayoutTransposed {
+		if layout == audit.LayoutTransposed {
 			ios.Hintf("too many recipients and files for a matrix %d columns wide: showing the files of each recipient", width)
 			list := rep.ByRecipient()
 			if tty {
 				writeByRecipientTable(ios, list)
 				return nil
 			}
-			return rekey.WriteByRecipientText(ios.Out, list)
+			return audit.WriteByRecipientText(ios.Out, list)
 		}
 		layout++
 	}
 	if !tty {
-		return rekey.WriteReportLayout(ios.Out, rep, layout)
+		return audit.WriteReportLayout(ios.Out, rep, layout)
 	}
 	st := styles(ios.OutColor())
 	header, rows, key := rep.Table(layout)
@@ -123,14 +123,14 @@ func newTable(st *Styles, header []string, rows [][]string, cell func(row, col i
 
 // writeByRecipientTable prints the per-recipient view on a terminal: a
 // summary table, then each recipient's files.
-func writeByRecipientTable(ios *IOStreams, list []rekey.RecipientFiles) {
+func writeByRecipientTable(ios *IOStreams, list []audit.RecipientFiles) {
 	st := styles(ios.OutColor())
-	header, rows := rekey.ByRecipientRows(list)
+	header, rows := audit.ByRecipientRows(list)
 	t := newTable(st, header, rows, nil)
 	if lipgloss.Width(t.Render()) > outWidth(ios) {
 		// Full keys do not fit: shorten them (the list below has them whole).
 		for i, rf := range list {
-			rows[i][1] = rekey.ShortKey(rf.Recipient.Key)
+			rows[i][1] = audit.ShortKey(rf.Recipient.Key)
 		}
 		t = newTable(st, header, rows, nil)
 	}
@@ -142,9 +142,9 @@ func writeByRecipientTable(ios *IOStreams, list []rekey.RecipientFiles) {
 		}
 		b.WriteString("\n" + st.Bold.Render(rf.Recipient.Label) + " " + st.Faint.Render(rf.Recipient.Key.String()) + "\n")
 		for _, f := range rf.Files {
-			note := rekey.FileNote(f)
-			line := "  " + st.OK.Render(rekey.AccessSymbol(f.Access)) + " " + f.Path
-			if f.Access == rekey.AccessExtra {
+			note := audit.FileNote(f)
+			line := "  " + st.OK.Render(audit.AccessSymbol(f.Access)) + " " + f.Path
+			if f.Access == audit.AccessExtra {
 				line = "  " + st.Warning.Render("+") + " " + f.Path
 			}
 			if note != "" {

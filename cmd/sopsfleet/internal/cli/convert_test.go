@@ -14,7 +14,7 @@ import (
 // vectorKey reads a throwaway test key of recipients/testdata/vectors.
 func vectorKey(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "recipients", "testdata", "vectors", "keys", name))
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "recipients", "testdata", "vectors", "keys", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +24,7 @@ func vectorKey(t *testing.T, name string) []byte {
 // vectorExpected returns the expected.tsv column for input and mode.
 func vectorExpected(t *testing.T, input, mode string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "recipients", "testdata", "vectors", "expected.tsv"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "recipients", "testdata", "vectors", "expected.tsv"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +324,7 @@ func fingerprintOf(t *testing.T, line string) string {
 // ssh-to-age would be run, and compares standard output byte for byte with
 // what the reference printed: each recipient or identity on its own line.
 func TestConvertVectorsCLI(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "recipients", "testdata", "vectors", "expected.tsv"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "recipients", "testdata", "vectors", "expected.tsv"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +338,7 @@ func TestConvertVectorsCLI(t *testing.T) {
 		input, mode, pass, expected := c[0], c[1], c[2], c[3]
 		t.Run(input+"/"+mode, func(t *testing.T) {
 			t.Parallel()
-			path := filepath.Join("..", "..", "recipients", "testdata", "vectors", "keys", input)
+			path := filepath.Join("..", "..", "..", "..", "recipients", "testdata", "vectors", "keys", input)
 			args := []string{"ssh-to-age", path}
 			if mode == "private" {
 				args = []string{"ssh-to-age", "--private-key", path}

@@ -265,7 +265,7 @@ type identitySource struct {
 	bar     *progressBar
 	once    sync.Once
 	op      *sopsfile.Opener
-	ids     *rekey.Identities
+	ids     *recipients.Identities
 	err     error
 }
 
@@ -275,7 +275,7 @@ func newIdentitySource(g *globalOptions, files []string, verbose bool) *identity
 
 func (s *identitySource) opener() (*sopsfile.Opener, error) {
 	s.once.Do(func() {
-		s.ids, s.err = rekey.LoadIdentities(rekey.IdentityOptions{
+		s.ids, s.err = recipients.LoadIdentities(recipients.IdentityOptions{
 			Getenv:     s.g.IO.Getenv,
 			Files:      s.files,
 			Passphrase: s.passphrase,

@@ -5,8 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sopsfleet/sopsfleet/audit"
 	"github.com/sopsfleet/sopsfleet/internal/version"
-	"github.com/sopsfleet/sopsfleet/rekey"
 )
 
 // checkOptions are the inputs of sopsfleet check.
@@ -83,8 +83,8 @@ func runCheck(opts *checkOptions) error {
 	if err != nil {
 		return err
 	}
-	findings := rekey.Check(sc.Result, sc.ConfigShown)
-	rekey.SortFindings(findings, sc.ConfigShown)
+	findings := audit.Check(sc.Result, sc.ConfigShown)
+	audit.SortFindings(findings, sc.ConfigShown)
 	files := 0
 	for _, r := range sc.Result.Files {
 		if r.Encrypted() {
@@ -101,15 +101,15 @@ func runCheck(opts *checkOptions) error {
 	out := opts.IO.Out
 	switch opts.Format {
 	case "json":
-		err = rekey.WriteJSON(out, findings, files)
+		err = audit.WriteJSON(out, findings, files)
 	case "github":
-		err = rekey.WriteGitHub(out, findings)
+		err = audit.WriteGitHub(out, findings)
 	case "sarif":
-		err = rekey.WriteSARIF(out, findings, version.String())
+		err = audit.WriteSARIF(out, findings, version.String())
 	default:
 		st := styles(opts.IO.OutColor())
-		err = rekey.WriteText(out, findings, func(s rekey.Severity, text string) string {
-			if s == rekey.SeverityError {
+		err = audit.WriteText(out, findings, func(s audit.Severity, text string) string {
+			if s == audit.SeverityError {
 				return st.Error.Render(text)
 			}
 			return st.Warning.Render(text)
@@ -118,8 +118,8 @@ func runCheck(opts *checkOptions) error {
 	if err != nil {
 		return failErr(fmt.Errorf("writing the findings: %w", err))
 	}
-	opts.IO.Infof("%s", rekey.Summary(findings, files))
-	errs := rekey.Errors(findings)
+	opts.IO.Infof("%s", audit.Summary(findings, files))
+	errs := audit.Errors(findings)
 	if errs > 0 || (opts.Strict && len(findings) > 0) {
 		return errFindings
 	}

@@ -14,12 +14,12 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/sopsfleet/sopsfleet/rekey"
+	"github.com/sopsfleet/sopsfleet/audit"
 )
 
 // ckRoot is the repository root (tests chdir, so paths are made absolute
 // while the working directory is still the package's).
-var ckRoot, _ = filepath.Abs("../..")
+var ckRoot, _ = filepath.Abs("../../../..")
 
 // The docs of check and report, with copy-paste examples that are run here.
 var ckDocs = []string{"check.md", "report.md", "ci-github-actions.md", "ci-gitlab.md", "pre-commit.md"}
@@ -174,7 +174,7 @@ func TestCheckDocsExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range rekey.Codes {
+	for _, c := range audit.Codes {
 		if !strings.Contains(string(check), "\n### "+string(c.Code)+"\n") {
 			t.Errorf("docs/check.md has no section for %s", c.Code)
 		}

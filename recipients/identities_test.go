@@ -1,4 +1,4 @@
-package rekey
+package recipients_test
 
 import (
 	"crypto/ed25519"
@@ -63,19 +63,19 @@ func TestLoadIdentitiesSourcesInSopsOrder(t *testing.T) {
 	writeFile(t, filepath.Join(home, "xdg", "sops", "age", "keys.txt"), ids["cfg"].id.String()+"\n")
 	flagFile := writeFile(t, filepath.Join(home, "flag.txt"), ids["flag"].id.String()+"\n")
 	env := envMap(map[string]string{
-		"HOME":            home,
-		"XDG_CONFIG_HOME": filepath.Join(home, "xdg"),
-		EnvAgeKey:         ids["env"].id.String() + " " + ids["env"].id.String(),
-		EnvAgeKeyFile:     keyFile,
+		"HOME":                   home,
+		"XDG_CONFIG_HOME":        filepath.Join(home, "xdg"),
+		recipients.EnvAgeKey:     ids["env"].id.String() + " " + ids["env"].id.String(),
+		recipients.EnvAgeKeyFile: keyFile,
 	})
-	got, err := LoadIdentities(IdentityOptions{Getenv: env, Files: []string{flagFile}})
+	got, err := recipients.LoadIdentities(recipients.IdentityOptions{Getenv: env, Files: []string{flagFile}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got.Problems) > 0 {
 		t.Fatalf("problems: %v", got.Problems)
 	}
-	want := []string{"id_ed25519: 1", EnvAgeKey + ": 2", EnvAgeKeyFile, "keys.txt: 1", "flag.txt: 1"}
+	want := []string{"id_ed25519: 1", recipients.EnvAgeKey + ": 2", recipients.EnvAgeKeyFile, "keys.txt: 1", "flag.txt: 1"}
 	if len(got.Sources) != len(want) {
 		t.Fatalf("sources %q", got.Sources)
 	}
@@ -97,7 +97,7 @@ func TestLoadIdentitiesSourcesInSopsOrder(t *testing.T) {
 func TestLoadIdentitiesProblemsAndErrors(t *testing.T) {
 	home := t.TempDir()
 	bad := writeFile(t, filepath.Join(home, "bad.txt"), "AGE-SECRET-KEY-1NOTVALID\n")
-	got, err := LoadIdentities(IdentityOptions{Getenv: envMap(map[string]string{"HOME": home, EnvAgeKeyFile: bad})})
+	got, err := recipients.LoadIdentities(recipients.IdentityOptions{Getenv: envMap(map[string]string{"HOME": home, recipients.EnvAgeKeyFile: bad})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,15 +108,15 @@ func TestLoadIdentitiesProblemsAndErrors(t *testing.T) {
 		t.Fatal("the key is quoted in the error")
 	}
 	// The same file given with -i is an error.
-	if _, err := LoadIdentities(IdentityOptions{Getenv: envMap(map[string]string{"HOME": home}), Files: []string{bad}}); err == nil {
+	if _, err := recipients.LoadIdentities(recipients.IdentityOptions{Getenv: envMap(map[string]string{"HOME": home}), Files: []string{bad}}); err == nil {
 		t.Fatal("bad -i file accepted")
 	}
 	pubFile := writeFile(t, filepath.Join(home, "pub.txt"), genKeys(t, "x")["x"].id.Recipient().String()+"\n")
-	_, err = LoadIdentities(IdentityOptions{Getenv: envMap(map[string]string{"HOME": home}), Files: []string{pubFile}})
+	_, err = recipients.LoadIdentities(recipients.IdentityOptions{Getenv: envMap(map[string]string{"HOME": home}), Files: []string{pubFile}})
 	if err == nil || !strings.Contains(err.Error(), "public key") {
 		t.Fatalf("public key as identity: %v", err)
 	}
-	if _, err := LoadIdentities(IdentityOptions{Getenv: envMap(map[string]string{"HOME": home}), Files: []string{filepath.Join(home, "missing")}}); err == nil {
+	if _, err := recipients.LoadIdentities(recipients.IdentityOptions{Getenv: envMap(map[string]string{"HOME": home}), Files: []string{filepath.Join(home, "missing")}}); err == nil {
 		t.Fatal("missing -i file accepted")
 	}
 }
@@ -134,7 +134,7 @@ func TestSSHIdentityOpensConvertedRecipient(t *testing.T) {
 	}
 	sshRecipient := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub)))
 	asked := 0
-	ids, err := LoadIdentities(IdentityOptions{
+	ids, err := recipients.LoadIdentities(recipients.IdentityOptions{
 		Getenv: envMap(map[string]string{"HOME": dir}),
 		Files:  []string{keyPath},
 		Passphrase: func(prompt string) ([]byte, error) {
@@ -166,7 +166,7 @@ func TestSSHIdentityOpensConvertedRecipient(t *testing.T) {
 		}
 	}
 	// Without a way to ask, an encrypted key is an error naming the need.
-	_, err = LoadIdentities(IdentityOptions{Getenv: envMap(map[string]string{"HOME": dir}), Files: []string{keyPath}})
+	_, err = recipients.LoadIdentities(recipients.IdentityOptions{Getenv: envMap(map[string]string{"HOME": dir}), Files: []string{keyPath}})
 	if !errors.Is(err, recipients.ErrPassphraseNeeded) && (err == nil || !strings.Contains(err.Error(), "passphrase")) {
 		t.Fatalf("no passphrase: %v", err)
 	}
@@ -189,7 +189,7 @@ func TestEncryptedAgeIdentityFile(t *testing.T) {
 	w.Write([]byte(inner.id.String() + "\n"))
 	w.Close()
 	f.Close()
-	ids, err := LoadIdentities(IdentityOptions{Getenv: envMap(map[string]string{"HOME": dir}), Files: []string{p},
+	ids, err := recipients.LoadIdentities(recipients.IdentityOptions{Getenv: envMap(map[string]string{"HOME": dir}), Files: []string{p},
 		Passphrase: func(string) ([]byte, error) { return []byte("pw"), nil }})
 	if err != nil {
 		t.Fatal(err)
@@ -210,8 +210,8 @@ func TestEncryptedDefaultSSHKeyAsksOnlyWhenNeeded(t *testing.T) {
 	writeFile(t, filepath.Join(home, ".ssh", "id_ed25519"), sshPEM)
 	other := genKeys(t, "x")["x"]
 	asked := 0
-	ids, err := LoadIdentities(IdentityOptions{
-		Getenv:     envMap(map[string]string{"HOME": home, EnvAgeKey: other.id.String()}),
+	ids, err := recipients.LoadIdentities(recipients.IdentityOptions{
+		Getenv:     envMap(map[string]string{"HOME": home, recipients.EnvAgeKey: other.id.String()}),
 		Passphrase: func(string) ([]byte, error) { asked++; return []byte("pw"), nil },
 	})
 	if err != nil || ids.Count() != 2 || asked != 0 {
@@ -248,15 +248,33 @@ func TestAgeKeyCommandRunsOnce(t *testing.T) {
 	dir := t.TempDir()
 	k := genKeys(t, "k")["k"]
 	keyFile := writeFile(t, filepath.Join(dir, "key.txt"), k.id.String()+"\n")
-	ids, err := LoadIdentities(IdentityOptions{Getenv: envMap(map[string]string{"HOME": dir, EnvAgeKeyCmd: "cat " + keyFile})})
+	ids, err := recipients.LoadIdentities(recipients.IdentityOptions{Getenv: envMap(map[string]string{"HOME": dir, recipients.EnvAgeKeyCmd: "cat " + keyFile})})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ids.Count() != 1 || len(ids.Problems) != 0 || !strings.Contains(ids.Sources[0], EnvAgeKeyCmd) {
+	if ids.Count() != 1 || len(ids.Problems) != 0 || !strings.Contains(ids.Sources[0], recipients.EnvAgeKeyCmd) {
 		t.Fatalf("%+v", ids)
 	}
-	ids, err = LoadIdentities(IdentityOptions{Getenv: envMap(map[string]string{"HOME": dir, EnvAgeKeyCmd: "false"})})
+	ids, err = recipients.LoadIdentities(recipients.IdentityOptions{Getenv: envMap(map[string]string{"HOME": dir, recipients.EnvAgeKeyCmd: "false"})})
 	if err != nil || ids.Count() != 0 || len(ids.Problems) != 1 {
 		t.Fatalf("failing command: %v %+v", err, ids)
 	}
+}
+
+type tkey struct {
+	name string
+	id   *age.X25519Identity
+}
+
+func genKeys(t testing.TB, names ...string) map[string]tkey {
+	t.Helper()
+	out := map[string]tkey{}
+	for _, n := range names {
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[n] = tkey{n, id}
+	}
+	return out
 }

@@ -12,16 +12,16 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/sopsfleet/sopsfleet/audit"
 	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
 	"github.com/sopsfleet/sopsfleet/recipients"
-	"github.com/sopsfleet/sopsfleet/rekey"
 )
 
 // scanned is what check and report share: the config and the scan.
 type scanned struct {
 	Config      *recipients.Config
 	ConfigShown string // the config's display path
-	Result      *rekey.ScanResult
+	Result      *audit.ScanResult
 }
 
 // scanRepo loads .sops.yaml and scans paths (default: the config's folder,
@@ -72,7 +72,7 @@ func scanRepo(g *globalOptions, paths []string, plaintext, badRegexFails bool) (
 			break
 		}
 	}
-	res, err := rekey.Scan(rekey.ScanOptions{
+	res, err := audit.Scan(audit.ScanOptions{
 		Config:    cfg,
 		Paths:     paths,
 		Plaintext: plaintext,

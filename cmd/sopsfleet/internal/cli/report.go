@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sopsfleet/sopsfleet/rekey"
+	"github.com/sopsfleet/sopsfleet/audit"
 )
 
 // reportOptions are the inputs of sopsfleet report.
@@ -88,7 +88,7 @@ func runReport(opts *reportOptions) error {
 		return err
 	}
 	warnSkippedLinks(opts.g, sc.Result.Root, sc.Result.SkippedLinks)
-	rep := rekey.BuildReport(sc.Result)
+	rep := audit.BuildReport(sc.Result)
 	out := opts.IO.Out
 
 	if opts.Recipient != "" {
@@ -118,21 +118,21 @@ func runReport(opts *reportOptions) error {
 	}
 	switch format {
 	case "json":
-		return writeOut(rekey.WriteReportJSON(out, rep))
+		return writeOut(audit.WriteReportJSON(out, rep))
 	case "markdown":
-		return writeOut(rekey.WriteReportMarkdown(out, rep))
+		return writeOut(audit.WriteReportMarkdown(out, rep))
 	}
 	return writeOut(writeMatrix(opts.IO, rep))
 }
 
-func writeByRecipient(w io.Writer, format string, list []rekey.RecipientFiles) error {
+func writeByRecipient(w io.Writer, format string, list []audit.RecipientFiles) error {
 	switch format {
 	case "json":
-		return rekey.WriteByRecipientJSON(w, list)
+		return audit.WriteByRecipientJSON(w, list)
 	case "markdown":
-		return rekey.WriteByRecipientMarkdown(w, list)
+		return audit.WriteByRecipientMarkdown(w, list)
 	}
-	return rekey.WriteByRecipientText(w, list)
+	return audit.WriteByRecipientText(w, list)
 }
 
 func writeOut(err error) error {

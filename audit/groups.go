@@ -1,4 +1,4 @@
-package rekey
+package audit
 
 import (
 	"github.com/sopsfleet/sopsfleet/internal/sopsfile"

@@ -1,4 +1,4 @@
-package rekey
+package audit
 
 // Fixture repositories for the check and report tests, encrypted for real
 // by the sops version pinned in go.mod (internal/testsops), with age keys derived from fixed

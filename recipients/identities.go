@@ -1,4 +1,4 @@
-package rekey
+package recipients
 
 import (
 	"bufio"
@@ -22,8 +22,6 @@ import (
 	"filippo.io/age/plugin"
 	"github.com/google/shlex"
 	"golang.org/x/crypto/ssh"
-
-	"github.com/sopsfleet/sopsfleet/recipients"
 )
 
 // The environment variables sops v3.13 reads age identities from.
@@ -205,8 +203,8 @@ func (l *loader) sshKey(source, path string, data []byte, convert bool) error {
 	}
 	got := []age.Identity{id}
 	if convert {
-		x, cerr := recipients.SSHPrivateKeyToAge(data, pass)
-		var unsupported *recipients.UnsupportedKeyError
+		x, cerr := SSHPrivateKeyToAge(data, pass)
+		var unsupported *UnsupportedKeyError
 		switch {
 		case cerr == nil:
 			got = append(got, x)
@@ -262,7 +260,7 @@ func parseEncryptedSSH(data, pass []byte) (age.Identity, error) {
 	k, err := ssh.ParseRawPrivateKeyWithPassphrase(data, pass)
 	if err != nil {
 		if errors.Is(err, x509.IncorrectPasswordError) {
-			return nil, recipients.ErrIncorrectPassphrase
+			return nil, ErrIncorrectPassphrase
 		}
 		return nil, err
 	}
@@ -287,7 +285,7 @@ func cleanSSHError(err error) string {
 
 func (l *loader) passphrase(prompt string) ([]byte, error) {
 	if l.opts.Passphrase == nil {
-		return nil, recipients.ErrPassphraseNeeded
+		return nil, ErrPassphraseNeeded
 	}
 	return l.opts.Passphrase(prompt)
 }
