@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/crypto/ssh"
 )
 
 // ErrSameKey reports a replacement of a key by itself: nothing to change.
@@ -279,4 +280,42 @@ func compareSwapped(c, nc *Config, old, new Key) error {
 		}
 	}
 	return nil
+}
+
+// ParseRecipientKey reads a key as given on the command line for
+// [Config.Replace]: an age recipient (X25519 "age1…", a plugin or
+// post-quantum "age1NAME1…", or a native "ssh-ed25519 AAAA…" / "ssh-rsa
+// AAAA…" public key, comment dropped), or a PGP fingerprint (40 hex digits,
+// spaces allowed). Secret keys are refused without being quoted.
+func ParseRecipientKey(s string) (Key, error) {
+	s = strings.TrimSpace(s)
+	if LooksSecret(s) {
+		return Key{}, errors.New("the key is a secret key (not repeated here): give its public key (age1…, from age-keygen -y)")
+	}
+	switch {
+	case strings.HasPrefix(s, "ssh-"):
+		pk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(s))
+		if err != nil {
+			return Key{}, fmt.Errorf("SSH public key %q: %v", truncateForMessage(s), err)
+		}
+		if t := pk.Type(); t != ssh.KeyAlgoED25519 && t != ssh.KeyAlgoRSA {
+			return Key{}, fmt.Errorf("SSH public key %q: a %s key cannot be an age recipient (ssh-ed25519 or ssh-rsa)", truncateForMessage(s), t)
+		}
+		f := strings.Fields(strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk))))
+		return Key{Type: TypeAge, ID: f[0] + " " + f[1]}, nil
+	case strings.HasPrefix(s, "age1"):
+		hrp, _, err := bech32Decode(s)
+		if err == nil && hrp != "age" && strings.HasPrefix(hrp, "age1") && strings.ToLower(s) == s {
+			return Key{Type: TypeAge, ID: s}, nil // plugin or post-quantum
+		}
+		if err := ValidateAgeRecipient(s); err != nil {
+			return Key{}, err
+		}
+		return Key{Type: TypeAge, ID: s}, nil
+	}
+	fp := strings.ToUpper(strings.ReplaceAll(s, " ", ""))
+	if len(fp) == 40 && strings.Trim(fp, "0123456789ABCDEF") == "" {
+		return Key{Type: TypePGP, ID: fp}, nil
+	}
+	return Key{}, fmt.Errorf("key %q: not an age recipient (age1…, ssh-ed25519 AAAA…) or a PGP fingerprint", truncateForMessage(s))
 }

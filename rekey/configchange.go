@@ -34,6 +34,10 @@ type ChangeOptions struct {
 	// Removed are the keys the edit removes (nil for an addition). Every
 	// sops file of the tree whose metadata holds one of them loses it.
 	Removed []recipients.Key
+	// Replacements maps a removed key to the key taking its place
+	// (recipients replace): a file no rule governs gets it where it loses
+	// the removed key.
+	Replacements map[recipients.Key]recipients.Key
 	// Rotate gives every file that changes a new data key (what a removal
 	// needs: a removed key that saw the old data key could read the file).
 	Rotate bool
@@ -359,7 +363,7 @@ func (p *ChangePlan) planFile(fd sopsfile.Found) *ChangeFile {
 		if len(cf.Holds) == 0 {
 			return nil
 		}
-		plan, err = keepPlan(f, removed)
+		plan, err = replacingKeepPlan(f, removed, p.opts.Replacements)
 	}
 	if err != nil {
 		cf.Result = failed(fd.Path, err)

@@ -28,8 +28,10 @@ import (
 // configChange is what add/remove hand to runConfigChange besides the edit.
 type configChange struct {
 	Removed []recipients.Key // keys removed (remove); nil for add
-	Rotate  bool             // rotate the data keys of the changed files
-	Force   bool             // --force: allow removing your own key
+	// Replacements maps a removed key to its new key (replace).
+	Replacements map[recipients.Key]recipients.Key
+	Rotate       bool // rotate the data keys of the changed files
+	Force        bool // --force: allow removing your own key
 }
 
 // runConfigChange shows (dry run) or carries out a verified edit of
@@ -56,16 +58,17 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 	changed := 0
 	var bar *progressBar
 	plan, err := rekey.PlanChange(ctx, rekey.ChangeOptions{
-		Prepared:   func(done, total int, f *rekey.ChangeFile) { bar.Set(done) },
-		ConfigPath: ed.Path,
-		Old:        ed.Old,
-		New:        ed.New,
-		Removed:    ch.Removed,
-		Rotate:     ch.Rotate,
-		Jobs:       o.Jobs,
-		Opener:     ids.opener,
-		Force:      ch.Force,
-		Loaded:     loaded,
+		Prepared:     func(done, total int, f *rekey.ChangeFile) { bar.Set(done) },
+		ConfigPath:   ed.Path,
+		Old:          ed.Old,
+		New:          ed.New,
+		Removed:      ch.Removed,
+		Replacements: ch.Replacements,
+		Rotate:       ch.Rotate,
+		Jobs:         o.Jobs,
+		Opener:       ids.opener,
+		Force:        ch.Force,
+		Loaded:       loaded,
 	})
 	if err != nil {
 		return failErr(err)
@@ -353,7 +356,7 @@ func writeConfigOnly(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 			cmd += " --rotate"
 		}
 		var err error
-		plan, err = rekey.PlanChange(context.Background(), rekey.ChangeOptions{ConfigPath: ed.Path, Old: ed.Old, New: ed.New, Removed: ch.Removed, Jobs: o.Jobs})
+		plan, err = rekey.PlanChange(context.Background(), rekey.ChangeOptions{ConfigPath: ed.Path, Old: ed.Old, New: ed.New, Removed: ch.Removed, Replacements: ch.Replacements, Jobs: o.Jobs})
 		if err != nil {
 			return failErr(err)
 		}

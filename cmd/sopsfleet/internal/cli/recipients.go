@@ -42,6 +42,7 @@ unless --no-updatekeys.`,
 		newRecipientsAddCmd(g),
 		newRecipientsRemoveCmd(g),
 		newRecipientsRenameCmd(g),
+		newRecipientsReplaceCmd(g),
 		newRecipientsVerifyCmd(g),
 	)
 	return cmd
