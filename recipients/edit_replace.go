@@ -37,8 +37,8 @@ func (c *Config) Replace(old, new Key) (*Edit, error) {
 		return nil, fmt.Errorf("%s: %w", c.Path, ErrSameKey)
 	}
 	if fieldOfType(old.Type) != fieldOfType(new.Type) {
-		return nil, fmt.Errorf("%s: %s is a %s key and the new key a %s key: they are written in different fields; use 'recipients remove' and 'recipients add' instead",
-			c.Path, describeKey(c, old), old.Type, new.Type)
+		return nil, fmt.Errorf("%s: %s is %s key and the new key %s key: sops writes them in different fields; use 'recipients remove' and 'recipients add' instead",
+			c.Path, describeKey(c, old), kindOf(old.Type), kindOf(new.Type))
 	}
 	if old.Type != TypeAge && old.Type != TypePGP {
 		return nil, fmt.Errorf("%s: cannot replace a %s key: only age and pgp recipients can be replaced", c.Path, old.Type)
@@ -280,6 +280,14 @@ func compareSwapped(c, nc *Config, old, new Key) error {
 		}
 	}
 	return nil
+}
+
+// kindOf is "an age", "a pgp", … for messages.
+func kindOf(t KeyType) string {
+	if t == TypeAge {
+		return "an age"
+	}
+	return "a " + string(t)
 }
 
 // ParseRecipientKey reads a key as given on the command line for
