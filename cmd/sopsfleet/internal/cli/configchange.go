@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/sopsfleet/sopsfleet/audit"
 	"github.com/sopsfleet/sopsfleet/internal/atomicfile"
 	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
 	"github.com/sopsfleet/sopsfleet/recipients"
@@ -92,7 +93,7 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 			printUpdatekeysSummary(g, plan.Results(), false)
 		}
 		warnNoRule(g, plan)
-		warnExposed(g, plan, true)
+		warnExposed(g, plan, true, loaded)
 		if failed := plan.Failed(); len(failed) > 0 {
 			printCannotChange(g, ed.Path, failed, len(plan.Files), ids)
 			return errFindings
@@ -166,7 +167,7 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 		return errFindings
 	}
 	warnNoRule(g, plan)
-	warnExposed(g, plan, false)
+	warnExposed(g, plan, false, loaded)
 	return nil
 }
 
@@ -212,32 +213,85 @@ func warnNoRule(g *globalOptions, plan *rekey.ChangePlan) {
 	}
 }
 
-// warnExposed prints, for a removal, what the removed keys could read:
-// every old git revision stays readable to them, so the secret values
-// themselves should be changed (names only, never values); and, without
-// rotation, the exact command that takes the data keys away from them.
-// These warnings are printed even with -q.
-func warnExposed(g *globalOptions, plan *rekey.ChangePlan, dry bool) {
+// warnExposed prints, for a removal (or a replacement), what the removed
+// keys could read: every old git revision stays readable to them, so the
+// secret values themselves should be changed (names only, never values);
+// and, without rotation, the exact command that takes the data keys away
+// from them. In a git repository the history is walked
+// ([audit.ExposureOfKeys], keyless unless op holds identities): how many
+// files and commits, and the names still exposed; files not in the history
+// (or a tree without one) are listed with today's names. These warnings
+// are printed even with -q.
+func warnExposed(g *globalOptions, plan *rekey.ChangePlan, dry bool, op *sopsfile.Opener) {
 	exposed := plan.Exposed()
-	if len(plan.Removed) == 0 || len(exposed) == 0 {
+	if len(plan.Removed) == 0 {
 		return
 	}
 	who := make([]string, len(plan.Removed))
 	for i, k := range plan.Removed {
 		who[i] = ukChangeLabel(rekey.Change{Type: k.Type, Key: k.ID, Name: plan.Old.NameOf(k)})
 	}
-	warnAlways(g.IO, "%s can still decrypt every old git revision of %d %s: change these secret values themselves",
-		strings.Join(who, ", "), len(exposed), ukPlural(len(exposed), "file", "files"))
-	if !g.IO.Quiet {
+	hist, repoDir := historyExposure(plan, op)
+	if hist != nil {
+		inHistory := map[string]bool{}
+		for _, fe := range hist.Files {
+			inHistory[fe.Path] = true
+		}
+		var extra []*rekey.ChangeFile
 		for _, f := range exposed {
-			names := f.Exposed
-			switch {
-			case f.NamesErr != nil:
-				names = []string{"(cannot list the secret names: every value may be exposed)"}
-			case len(names) == 0:
-				names = []string{"(no encrypted values)"}
+			// A file whose rule listed the key but whose metadata does
+			// not hold it is not readable to it now.
+			if len(f.Holds) > 0 && !inHistory[repoRel(repoDir, f.Path)] {
+				extra = append(extra, f)
 			}
-			fmt.Fprintf(g.IO.ErrOut, "  %s: %s\n", ukDisplayPath(f.Path), strings.Join(names, ", "))
+		}
+		if len(hist.Files) == 0 && len(extra) > 0 {
+			warnAlways(g.IO, "%s could read no file in the git history (%d %s walked), but can decrypt %d %s as %s now (not in the history): change these secret values themselves",
+				strings.Join(who, ", "), hist.Commits, ukPlural(hist.Commits, "commit", "commits"), len(extra), ukPlural(len(extra), "file", "files"), ukPlural(len(extra), "it is", "they are"))
+			if !g.IO.Quiet {
+				printExposedNames(g, extra, "  ")
+			}
+		}
+		if len(hist.Files) > 0 {
+			warnAlways(g.IO, "%s could read %d %s in the git history (%d %s walked): change the secret values still exposed",
+				strings.Join(who, ", "), len(hist.Files), ukPlural(len(hist.Files), "file", "files"), hist.Commits, ukPlural(hist.Commits, "commit", "commits"))
+		}
+		if !g.IO.Quiet && len(hist.Files) > 0 {
+			for _, fe := range hist.Files {
+				var still []string
+				unknown := 0
+				for _, s := range fe.Secrets {
+					switch s.Status {
+					case audit.StillExposed:
+						still = append(still, s.Name)
+					case audit.Unknown:
+						unknown++
+					}
+				}
+				line := fmt.Sprintf("  %s (%d %s): ", fe.Path, fe.Revisions, ukPlural(fe.Revisions, "revision", "revisions"))
+				switch {
+				case len(still) > 0:
+					line += "still exposed: " + strings.Join(still, ", ")
+				case fe.Current == "deleted":
+					line += "deleted since"
+				default:
+					line += "none still exposed"
+				}
+				if unknown > 0 {
+					line += fmt.Sprintf("; %d unknown (an identity that opens the file can tell: -i)", unknown)
+				}
+				fmt.Fprintln(g.IO.ErrOut, line)
+			}
+			if len(extra) > 0 {
+				fmt.Fprintf(g.IO.ErrOut, "  not in the history, readable as they are now:\n")
+				printExposedNames(g, extra, "    ")
+			}
+		}
+	} else if len(exposed) > 0 {
+		warnAlways(g.IO, "%s can still decrypt every old git revision of %d %s: change these secret values themselves",
+			strings.Join(who, ", "), len(exposed), ukPlural(len(exposed), "file", "files"))
+		if !g.IO.Quiet {
+			printExposedNames(g, exposed, "  ")
 		}
 	}
 	if plan.Rotate {
@@ -255,6 +309,59 @@ func warnExposed(g *globalOptions, plan *rekey.ChangePlan, dry bool) {
 		verb = "would still hold"
 	}
 	warnRotate(g.IO, strings.Join(who, ", "), verb, paths)
+}
+
+// printExposedNames lists the secret names of files as they are today.
+func printExposedNames(g *globalOptions, files []*rekey.ChangeFile, indent string) {
+	for _, f := range files {
+		names := f.Exposed
+		switch {
+		case f.NamesErr != nil:
+			names = []string{"(cannot list the secret names: every value may be exposed)"}
+		case len(names) == 0:
+			names = []string{"(no encrypted values)"}
+		}
+		fmt.Fprintf(g.IO.ErrOut, "%s%s: %s\n", indent, ukDisplayPath(f.Path), strings.Join(names, ", "))
+	}
+}
+
+// historyExposure walks the git history of the tree of a change for what
+// its removed keys could read; nil when the tree is not a git repository
+// with commits (or the walk fails: today's names are shown instead).
+func historyExposure(plan *rekey.ChangePlan, op *sopsfile.Opener) (*audit.ExposureResult, string) {
+	if plan.RootKind != rekey.RootGit {
+		return nil, ""
+	}
+	repo, err := audit.OpenRepo(plan.Root)
+	if err != nil {
+		return nil, ""
+	}
+	defer repo.Close()
+	res, err := audit.ExposureOfKeys(repo, plan.Removed, audit.NewNamer(plan.Old), audit.ExposureOptions{Opener: op})
+	if err != nil {
+		return nil, ""
+	}
+	return res, repo.Dir
+}
+
+// repoRel is path relative to the repository's top, with slashes (as the
+// exposure report names files).
+func repoRel(top, path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return path
+	}
+	if real, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		abs = filepath.Join(real, filepath.Base(abs))
+	}
+	if t, err := filepath.EvalSymlinks(top); err == nil {
+		top = t
+	}
+	rel, err := filepath.Rel(top, abs)
+	if err != nil {
+		return path
+	}
+	return filepath.ToSlash(rel)
 }
 
 // warnRotate says that removed recipients keep the data key of files that
@@ -376,7 +483,7 @@ func writeConfigOnly(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 				differ, ukPlural(differ, "file", "files"), name, cmd, ukPlural(differ, "it", "them"))
 		}
 		if plan != nil {
-			warnExposed(g, plan, true)
+			warnExposed(g, plan, true, nil)
 		}
 		ios.Infof("dry run: %s not written", ed.Path)
 		return nil
@@ -389,7 +496,7 @@ func writeConfigOnly(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 			differ, ukPlural(differ, "file now differs", "files now differ"), name, cmd, ukPlural(differ, "it", "them"))
 	}
 	if plan != nil {
-		warnExposed(g, plan, false)
+		warnExposed(g, plan, false, nil)
 	}
 	return nil
 }
