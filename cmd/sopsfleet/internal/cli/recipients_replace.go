@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -270,14 +271,13 @@ func (o *recipientsReplaceOptions) scan() (*recipients.HostKey, error) {
 		case recipients.KnownHostsMatch:
 			ios.Infof("%s: host key %s matches --fingerprint and %s", o.Keyscan, hk.Fingerprint, firstEntryPlace(path, kr))
 		default:
-			what := "has no ed25519 key for it"
+			what := path + " has no ed25519 key for it"
 			if kr.Status == recipients.KnownHostsMismatch {
-				what = "records another key for it (" + firstEntryPlace(path, kr) + ")"
+				what = firstEntryPlace(path, kr) + " records another key for it"
 			}
 			ios.Infof("%s: host key %s matches --fingerprint", o.Keyscan, hk.Fingerprint)
-			warnAlways(ios, "%s: known_hosts is stale: %s %s", o.Keyscan, path, what)
-			ios.Hintf("fix it with: ssh-keygen -R %s -f %s && ssh-keyscan -t ed25519 %s >> %s (then compare: ssh-keygen -lF %s -f %s)",
-				shellQuoteArg(knownhosts.Normalize(o.Keyscan)), shellQuoteArg(path), shellQuoteArg(o.Keyscan), shellQuoteArg(path), shellQuoteArg(o.Keyscan), shellQuoteArg(path))
+			warnAlways(ios, "%s: known_hosts is stale: %s", o.Keyscan, what)
+			ios.Hintf("%s", staleKnownHostsFix(o.Keyscan, path))
 		}
 	} else {
 		switch kr.Status {
@@ -302,4 +302,23 @@ func (o *recipientsReplaceOptions) scan() (*recipients.HostKey, error) {
 	}
 	ios.Infof("%s: %s %s is %s", o.Keyscan, hk.Key.Type(), hk.Fingerprint, hk.Age)
 	return hk, nil
+}
+
+// staleKnownHostsFix is the hint that replaces a stale known_hosts entry of
+// target (HOST or HOST:PORT) with the host's current key.
+func staleKnownHostsFix(target, path string) string {
+	addr, err := recipients.KeyscanAddress(target)
+	if err != nil {
+		addr = target
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		host, port = target, recipients.DefaultSSHPort
+	}
+	scan := "ssh-keyscan -t ed25519 " + shellQuoteArg(host)
+	if port != recipients.DefaultSSHPort {
+		scan = "ssh-keyscan -p " + port + " -t ed25519 " + shellQuoteArg(host)
+	}
+	f := shellQuoteArg(path)
+	return fmt.Sprintf("fix it with: ssh-keygen -R %s -f %s && %s >> %s", shellQuoteArg(knownhosts.Normalize(addr)), f, scan, f)
 }
