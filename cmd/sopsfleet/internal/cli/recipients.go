@@ -31,7 +31,8 @@ on its line (- age1… # alice). Names are what these commands show and take.
 
 add and remove then update the encrypted files whose recipients changed
 (as 'sopsfleet updatekeys' does; remove also rotates their data keys),
-unless --no-updatekeys.`,
+unless --no-updatekeys. replace changes a recipient's key (a reinstalled
+host) in .sops.yaml and in every file that holds it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return usageErr(withHint(errors.New("missing subcommand: list, add, remove or rename"), "see 'sopsfleet recipients --help'"))
