@@ -71,6 +71,12 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 		Force:        ch.Force,
 		Loaded:       loaded,
 	})
+	if err != nil && ctx.Err() != nil {
+		// Interrupted while the tree was walked: nothing was touched.
+		ios.Errorf("interrupted: nothing was written")
+		ios.Hintf("to make the change, run the same command again: %s", o.Rerun)
+		return errFindings
+	}
 	if err != nil {
 		return failErr(err)
 	}
