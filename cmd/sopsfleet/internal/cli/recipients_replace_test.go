@@ -252,3 +252,21 @@ func mustRead(t *testing.T, p string) string {
 	}
 	return string(b)
 }
+
+// TestRecipientsReplaceHostKnown: with --host the address is dialed as it
+// is while known_hosts is checked under the name; a key known_hosts has
+// under that name is accepted without --fingerprint.
+func TestRecipientsReplaceHostKnown(t *testing.T) {
+	f := newReplaceFleet(t)
+	writeKnownHosts(t, f.home, "web2 "+strings.TrimSpace(string(ssh.MarshalAuthorizedKey(f.new.pub))))
+	code, out, errOut := f.run(t, "recipients", "replace", "web2", "--keyscan", "web2", "--host", f.addr, "-i", f.adminKeys, "--no-rotate")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "web2: host key "+ssh.FingerprintSHA256(f.new.pub)+" matches ") || strings.Contains(errOut, "stale") {
+		t.Errorf("known_hosts not used:\n%s", errOut)
+	}
+	if !strings.Contains(mustRead(t, f.config), "&web2 "+f.new.age) {
+		t.Errorf(".sops.yaml not changed:\n%s", mustRead(t, f.config))
+	}
+}
