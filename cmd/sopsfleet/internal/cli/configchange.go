@@ -96,7 +96,7 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 		if len(plan.Files) == 0 {
 			ios.Infof("no encrypted file is affected")
 		} else {
-			printUpdatekeysSummary(g, plan.Results(), false)
+			printUpdatekeysSummary(g, replacedLabels(plan.Results(), ch), false)
 		}
 		warnNoRule(g, plan)
 		warnExposed(g, plan, true, loaded)
@@ -161,7 +161,7 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 	if len(plan.Files) == 0 {
 		ios.Infof("no encrypted file is affected")
 	} else {
-		printUpdatekeysSummary(g, applied(plan.Results()), false)
+		printUpdatekeysSummary(g, replacedLabels(applied(plan.Results()), ch), false)
 	}
 	if err != nil {
 		var ae *rekey.ApplyError
@@ -186,6 +186,36 @@ func applied(results []rekey.Result) []rekey.Result {
 			continue
 		}
 		out = append(out, r)
+	}
+	return out
+}
+
+// replacedLabels tells a replaced key from its replacement in a summary,
+// where both carry the recipient's name: "+web2 (new key) −web2 (old
+// key)". The results are copied, not changed.
+func replacedLabels(results []rekey.Result, ch *configChange) []rekey.Result {
+	if len(ch.Replacements) == 0 {
+		return results
+	}
+	olds, news := map[string]bool{}, map[string]bool{}
+	for o, n := range ch.Replacements {
+		olds[o.ID], news[n.ID] = true, true
+	}
+	relabel := func(cs []rekey.Change, ids map[string]bool, what string) []rekey.Change {
+		out := make([]rekey.Change, len(cs))
+		for i, c := range cs {
+			if ids[c.Key] && c.Name != "" {
+				c.Name += " (" + what + ")"
+			}
+			out[i] = c
+		}
+		return out
+	}
+	out := make([]rekey.Result, len(results))
+	for i, r := range results {
+		r.Added = relabel(r.Added, news, "new key")
+		r.Removed = relabel(r.Removed, olds, "old key")
+		out[i] = r
 	}
 	return out
 }
