@@ -119,9 +119,12 @@ func runRecipientsReplace(o *recipientsReplaceOptions) error {
 		return usageErrorf("give exactly one new key: NEW_KEY, --ssh-key FILE or --keyscan HOST[:PORT]")
 	}
 	if o.Keyscan == "" {
-		for flag, set := range map[string]bool{"--fingerprint": o.Fingerprint != "", "--host": o.Host != "", "--known-hosts": o.KnownHost != ""} {
-			if set {
-				return usageErrorf("%s goes with --keyscan HOST", flag)
+		for _, f := range []struct {
+			flag string
+			set  bool
+		}{{"--fingerprint", o.Fingerprint != ""}, {"--host", o.Host != ""}, {"--known-hosts", o.KnownHost != ""}} {
+			if f.set {
+				return usageErrorf("%s goes with --keyscan HOST", f.flag)
 			}
 		}
 	}
