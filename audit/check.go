@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sopsfleet/sopsfleet/internal/secretguard"
 	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
@@ -618,6 +619,10 @@ func DisplayName(cfg *recipients.Config, k recipients.Key) string {
 // ShortKey abbreviates a key identifier: "age1abcd…wxyz", a PGP fingerprint's
 // last 16 hex digits, a KMS key's last path segment.
 func ShortKey(k recipients.Key) string {
+	if secretguard.LooksPrivate(k.ID) {
+		// A private key pasted as a recipient: not even a part of it.
+		return secretguard.Placeholder
+	}
 	id := k.ID
 	switch k.Type {
 	case recipients.TypeAge:
@@ -666,7 +671,6 @@ func shortID(k recipients.Key) string {
 }
 
 var (
-	quotedText = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 	lineNumber = regexp.MustCompile(`\bline (\d+)\b`)
 	lineFirst  = regexp.MustCompile(`^((?:[a-z]+: )?)line \d+: `)
 )
@@ -677,12 +681,10 @@ var (
 // metadata. The line number it names, if any, is returned apart (and taken
 // out of the message when the message begins with it).
 func errorText(err error) (line int, msg string) {
-	msg = quotedText.ReplaceAllStringFunc(oneLine(err.Error()), func(q string) string {
-		if strings.HasPrefix(q, `"sops`) {
-			return q // a metadata key
-		}
-		return `"…"`
-	})
+	// One scrubbing for every message that may quote a file's data: the
+	// secret guard's (quoted, backticked and raw value text dropped,
+	// metadata keys kept, private keys replaced).
+	msg = secretguard.ScrubStoreText(oneLine(err.Error()), nil)
 	// yaml.v3's own "yaml: line N" is one short for parser errors (it names
 	// the line before the problem): only lines the sops parsers give are
 	// taken.
