@@ -196,6 +196,9 @@ type FileResult struct {
 	// Secrets are the unencrypted Kubernetes Secrets of a file that is
 	// not encrypted (NotEncrypted; ScanOptions.Plaintext).
 	Secrets []PlainSecret
+	// SelectorDrift is set when the file's encryption selector differs
+	// from its rule's (ScanOptions.Plaintext).
+	SelectorDrift *SelectorDrift
 }
 
 // Encrypted reports whether the file's metadata was read.
@@ -369,6 +372,9 @@ func scanFound(cfg *recipients.Config, found sopsfile.Found, sops bool, abs, dis
 	}
 	if plain {
 		r.Plain, r.PlainErr = FindPlaintext(f, found.Data)
+		if r.Rule != nil && r.RuleErr == nil {
+			r.SelectorDrift = selectorDrift(f, r.Rule, found.Data)
+		}
 	}
 	detach(f)
 	return r
@@ -598,6 +604,9 @@ func fileFindings(cfg *recipients.Config, r *FileResult) []Finding {
 		if r.Diffs == nil && r.Threshold != r.WantedThreshold {
 			add(SeverityError, CodeThreshold, f.MetadataLine, update,
 				"shamir threshold is %d, creation rule %d asks for %d", r.Threshold, r.Rule.Index+1, r.WantedThreshold)
+		}
+		if r.SelectorDrift != nil {
+			out = append(out, selectorDriftFinding(r, r.SelectorDrift))
 		}
 	}
 	// plaintext
