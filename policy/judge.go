@@ -107,8 +107,12 @@ func (p *Policy) judge(r *Rule, keys []recipients.Key) []Violation {
 			}
 		}
 		if !found {
+			what := "none of " + strings.Join(names, ", ") + " is"
+			if len(names) == 1 {
+				what = names[0] + " is not"
+			}
 			out = append(out, Violation{Code: CodeRequire, Rule: r, Line: r.RequireLine, Keys: all,
-				Message: fmt.Sprintf("breaks %s (require any_of): none of %s is among the recipients", p.at(r.RequireLine), strings.Join(names, ", "))})
+				Message: fmt.Sprintf("breaks %s (require any_of): %s among the recipients", p.at(r.RequireLine), what)})
 		}
 	}
 	if len(r.Forbid) > 0 {
@@ -302,6 +306,9 @@ func (p *Policy) name(k recipients.Key) string {
 		}
 	}
 	id := k.ID
+	if f := strings.Fields(id); len(f) >= 2 && strings.HasPrefix(id, "ssh-") && len(f[1]) > 12 {
+		return f[0] + " …" + f[1][len(f[1])-8:]
+	}
 	if len(id) > 16 {
 		id = id[:8] + "…" + id[len(id)-4:]
 	}
