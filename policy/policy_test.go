@@ -192,7 +192,7 @@ func TestTypeName(t *testing.T) {
 		ageKey(t, "x"): "age",
 		"age1yubikey1qwt50d05nh5vutpdzmlg5wn80xq5negm4uj9ghv0snvdd3yysf5yw3rhl3t": "age-plugin",
 		"age1pq1qwt50d05nh5vutpdzmlg5wn80xq5negm4uj9ghv0snvdd3yysf5yw3rhl3t":      "age-pq",
-		"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB": "ssh",
+		"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB":                                  "ssh",
 	} {
 		if got := TypeName(recipients.Key{Type: recipients.TypeAge, ID: id}); got != want {
 			t.Errorf("TypeName(%q) = %q, want %q", id, got, want)
