@@ -16,3 +16,26 @@
 // order of sops v3.13 plus -i files), writes are atomic and refuse files
 // changed on disk, and a failing file never stops the others.
 package rekey
+
+// # Changing .sops.yaml
+//
+// A change of recipients — onboarding a host, retiring one — is one
+// all-or-nothing operation over the config and every file it affects:
+//
+//  1. [PlanChange] takes the config text before and after the edit (from
+//     the recipients package's editor) and, from metadata alone, finds the
+//     affected files: every sops file of the tree (the git top level, else
+//     the config's folder: [ChangePlan.RootKind]) whose metadata holds a
+//     removed key, and every file whose wanted recipients change. Files no
+//     rule matches lose the removed key and keep their other recipients;
+//     a key that is the only member of a group is a planning failure.
+//  2. [ChangePlan.Prepare] builds every new file in memory (data keys
+//     opened and macs verified where needed, new text re-read) and stages
+//     it next to its target; any failure aborts everything
+//     ([ChangeError]), and so does removing your own key without Force
+//     ([SelfRemovalError]).
+//  3. [ChangePlan.Apply] renames the files into place with one durability
+//     barrier and writes .sops.yaml last, so that running the same change
+//     again after any interruption finishes it ([ApplyError]).
+//
+// See the examples of [PlanChange].

@@ -91,7 +91,7 @@ func PlanFile(cfg *recipients.Config, f *sopsfile.File, rotate bool) (*Plan, err
 	rule, err := cfg.RuleFor(f.Path)
 	if err != nil {
 		if errors.Is(err, recipients.ErrNoRule) {
-			return nil, fmt.Errorf("no creation rule in %s matches this file", cfg.Path)
+			return nil, noRuleError{cfg.Path}
 		}
 		return nil, err
 	}
@@ -155,3 +155,13 @@ func wantedKeys(groups []recipients.Group) [][]recipients.Key {
 	}
 	return out
 }
+
+// noRuleError reports a file no creation rule matches; it is
+// [recipients.ErrNoRule].
+type noRuleError struct{ config string }
+
+func (e noRuleError) Error() string {
+	return fmt.Sprintf("no creation rule in %s matches this file", e.config)
+}
+
+func (e noRuleError) Unwrap() error { return recipients.ErrNoRule }

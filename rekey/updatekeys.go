@@ -236,34 +236,64 @@ func (e *engine) compute(in sopsfile.Found) (Result, []byte, []byte) {
 		r.DryRun = true
 		return r, nil, nil
 	}
+	if e.opts.Verify {
+		if plan.NeedsDataKey() {
+			op, err := e.getOpener()
+			if err != nil {
+				return e.fail(r, err), nil, nil
+			}
+			key, err := op.OpenDataKey(f, data)
+			if err != nil {
+				return e.fail(r, err), nil, nil
+			}
+			clear(key)
+		}
+		r.Status = StatusOK
+		return r, nil, nil
+	}
+	out, err := e.build(plan, data, false)
+	if err != nil {
+		return e.fail(r, err), nil, nil
+	}
+	return r, out, data
+}
+
+// build carries out plan on the file's text data: it opens the data key
+// where the plan needs it (with verifyMAC, every value is then decrypted in
+// memory and the file's mac checked, as sops decrypt does), computes the
+// new text and re-reads it. Nothing is written.
+func (e *engine) build(plan *Plan, data []byte, verifyMAC bool) ([]byte, error) {
+	f := plan.File
 	var key []byte
 	if plan.NeedsDataKey() {
 		op, err := e.getOpener()
 		if err != nil {
-			return e.fail(r, err), nil, nil
+			return nil, err
 		}
 		key, err = op.OpenDataKey(f, data)
 		if err != nil {
-			return e.fail(r, err), nil, nil
+			return nil, err
 		}
 		defer clear(key)
-	}
-	if e.opts.Verify {
-		r.Status = StatusOK
-		return r, nil, nil
+		// Rotation decrypts and checks every value anyway.
+		if verifyMAC && plan.Action != ActionRotate {
+			if err := op.VerifyMAC(f, data, key); err != nil {
+				return nil, err
+			}
+		}
 	}
 	out, err := e.apply(plan, data, key)
 	if err != nil {
-		return e.fail(r, err), nil, nil
+		return nil, err
 	}
 	// The splicing functions re-read and check what they write; output
 	// re-emitted through sops' store is checked here.
-	if plan.Action != ActionRewrap {
-		if err := verifyOutput(path, out, plan); err != nil {
-			return e.fail(r, err), nil, nil
+	if plan.Action != ActionRewrap || verifyMAC {
+		if err := verifyOutput(f.Path, out, plan); err != nil {
+			return nil, err
 		}
 	}
-	return r, out, data
+	return out, nil
 }
 
 func (e *engine) fail(r Result, err error) Result {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/sopsfleet/sopsfleet/internal/cli"
+	"github.com/sopsfleet/sopsfleet/internal/testsops"
 )
 
 func TestMain(m *testing.M) {
@@ -29,7 +32,20 @@ func TestScripts(t *testing.T) {
 			env.Setenv("HOME", env.WorkDir)
 			env.Setenv("XDG_CONFIG_HOME", env.WorkDir+"/.config")
 			env.Setenv("NO_COLOR", "")
+			// The real sops, when it can be built, as "sops" on PATH: for
+			// scripts that cross-check results ([sops] condition).
+			if bin, err := testsops.Bin(); err == nil {
+				env.Setenv("PATH", filepath.Dir(bin)+string(os.PathListSeparator)+env.Getenv("PATH"))
+				env.Setenv("SOPS_DISABLE_VERSION_CHECK", "1")
+			}
 			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond != "sops" {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			_, err := testsops.Bin()
+			return err == nil, nil
 		},
 		RequireUniqueNames: true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

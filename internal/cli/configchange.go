@@ -1,268 +1,392 @@
 package cli
 
-// Onboarding and retirement in one command: recipients add/remove call
-// prepareConfigChange before they write .sops.yaml (so that nothing is
-// written when an affected file cannot be opened), and run the returned
-// apply function after the write to update exactly the affected files.
+// Onboarding and retirement in one command: recipients add/remove hand the
+// edit of .sops.yaml to rekey.PlanChange (which files, what each needs),
+// Prepare (every new file built and checked in memory; nothing written if
+// one fails) and Apply (the files, then .sops.yaml last). This file only
+// renders what the library decided.
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"os/signal"
 	"path/filepath"
-	"sort"
 	"strings"
+	"syscall"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/sopsfleet/sopsfleet/internal/atomicfile"
 	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
 	"github.com/sopsfleet/sopsfleet/recipients"
 	"github.com/sopsfleet/sopsfleet/rekey"
 )
 
-// configChange describes an edit of .sops.yaml that is about to be written.
+// configChange is what add/remove hand to runConfigChange besides the edit.
 type configChange struct {
-	ConfigPath string
-	Old, New   []byte           // config text before and after
-	Removed    []recipients.Key // keys removed (remove); nil for add/rename
-	// NoUpdatekeys: --no-updatekeys, edit the config only.
-	NoUpdatekeys bool
-	// Rotate: rotate data keys of affected files (remove, unless --no-rotate).
-	Rotate bool
-	DryRun bool
-	// Identities are -i/--identity files, when the command has that flag.
-	Identities []string
-	// Jobs is the number of files worked on at once (0: number of CPUs).
-	Jobs int
+	Removed []recipients.Key // keys removed (remove); nil for add
+	Rotate  bool             // rotate the data keys of the changed files
+	Force   bool             // --force: allow removing your own key
 }
 
-// affectedFile is a file whose wanted recipients differ between the old and
-// the new config.
-type affectedFile struct {
-	Path string
-	// Exposed are the names of the secrets a removed key could read (only
-	// when the file holds an entry of a removed key).
-	Exposed []string
-	// ExposedTo are the removed keys the file was encrypted to.
-	ExposedTo []recipients.Key
-	// NamesErr is set when the secret names could not be listed.
-	NamesErr error
-}
-
-// prepareConfigChange runs before the config is written. It finds the
-// files whose wanted recipients change and checks that the loaded identities
-// can open each of them; on error nothing must be written. The returned
-// apply updates those files and is called after the config was written.
-func prepareConfigChange(g *globalOptions, ch *configChange) (apply func() error, err error) {
-	noop := func() error { return nil }
-	oldCfg, err := recipients.ParseConfig(ch.ConfigPath, ch.Old)
-	if err != nil {
-		return nil, usageErr(err)
-	}
-	newCfg, err := recipients.ParseConfig(ch.ConfigPath, ch.New)
-	if err != nil {
-		return nil, usageErr(err)
-	}
-	affected, err := affectedFiles(ch, oldCfg, newCfg)
-	if err != nil {
-		return nil, failErr(err)
-	}
-	paths := make([]string, len(affected))
-	for i, a := range affected {
-		paths[i] = a.Path
-	}
-	if ch.NoUpdatekeys {
-		if len(affected) > 0 {
-			return func() error {
-				g.IO.Hintf("%d %s from %s: run 'sopsfleet updatekeys' to re-encrypt %s",
-					len(affected), ukPlural(len(affected), "file now differs", "files now differ"), filepath.Base(ch.ConfigPath), ukPlural(len(affected), "it", "them"))
-				return nil
-			}, nil
-		}
-		return noop, nil
-	}
-	if len(affected) == 0 {
-		return func() error {
-			g.IO.Infof("no encrypted file is affected")
-			return nil
-		}, nil
-	}
-	if ch.DryRun {
-		results := rekey.Run(context.Background(), paths, rekey.Options{
-			Config: newCfg, Rotate: ch.Rotate, DryRun: true, Jobs: ch.Jobs,
-			NameSources: []*recipients.Config{oldCfg},
-		})
-		// Printed after the config diff, which the caller shows first.
-		return func() error {
-			printUpdatekeysSummary(g, results, false)
-			warnExposed(g, ch, oldCfg, affected)
-			return nil
-		}, nil
-	}
-
-	// Before anything is written: every affected file must be openable
-	// where its change needs the data key.
-	ids := newIdentitySource(g, ch.Identities, false)
-	if len(ch.Identities) > 0 {
-		if _, err := ids.opener(); err != nil {
-			return nil, usageErr(err)
-		}
-	}
-	check := rekey.Run(context.Background(), paths, rekey.Options{
-		Config: newCfg, Rotate: ch.Rotate, Verify: true, Jobs: ch.Jobs, Opener: ids.opener,
-	})
-	var bad []rekey.Result
-	for _, r := range check {
-		if r.Status == rekey.StatusFailed {
-			bad = append(bad, r)
-		}
-	}
-	if len(bad) > 0 {
-		g.IO.Errorf("cannot update %d of the %d affected %s, so nothing was changed:",
-			len(bad), len(check), ukPlural(len(check), "file", "files"))
-		for _, r := range bad {
-			fmt.Fprintf(g.IO.ErrOut, "  %s: %s\n", ukDisplayPath(r.Path), r.Error)
-		}
-		ids.explain()
-		g.IO.Hintf("use --no-updatekeys to edit %s only, and run 'sopsfleet updatekeys' where the keys are", filepath.Base(ch.ConfigPath))
-		return nil, errFindings
-	}
-
-	return func() error {
-		cfg, err := recipients.LoadConfig(ch.ConfigPath)
+// runConfigChange shows (dry run) or carries out a verified edit of
+// .sops.yaml together with the encrypted files it affects.
+func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *configChange) error {
+	ios := g.IO
+	// Ctrl-C or SIGTERM stop between files (nothing half-done, temporary
+	// files removed); a second one stops at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	ids := newIdentitySource(g, o.Identities, false)
+	var loaded *sopsfile.Opener
+	if len(o.Identities) > 0 && !o.DryRun {
+		op, err := ids.opener()
 		if err != nil {
+			return usageErr(err)
+		}
+		loaded = op
+	}
+	changed := 0
+	var bar *progressBar
+	plan, err := rekey.PlanChange(ctx, rekey.ChangeOptions{
+		Prepared:   func(done, total int, f *rekey.ChangeFile) { bar.Set(done) },
+		ConfigPath: ed.Path,
+		Old:        ed.Old,
+		New:        ed.New,
+		Removed:    ch.Removed,
+		Rotate:     ch.Rotate,
+		Jobs:       o.Jobs,
+		Opener:     ids.opener,
+		Force:      ch.Force,
+		Loaded:     loaded,
+	})
+	if err != nil {
+		return failErr(err)
+	}
+	ios.Infof("looking for encrypted files in %s (the %s)", plan.Root, plan.RootKind)
+	for _, s := range plan.Skipped {
+		if s.Target != "" {
+			ios.Warnf("%s: skipped: %s (%s)", ukDisplayPath(s.Path), s.Reason, s.Target)
+		} else {
+			ios.Warnf("%s: skipped: %s", ukDisplayPath(s.Path), s.Reason)
+		}
+	}
+	name := filepath.Base(ed.Path)
+	if o.DryRun {
+		if _, err := fmt.Fprint(ios.Out, unifiedDiff(ed.Old, ed.New, name, ios.OutColor())); err != nil {
 			return failErr(err)
 		}
-		bar := newProgressBar(g.IO, len(paths), "files")
-		ids.bar = bar
-		results := rekey.Run(context.Background(), paths, rekey.Options{
-			Config: cfg, ConfigPath: ch.ConfigPath, Rotate: ch.Rotate, Jobs: ch.Jobs,
-			Opener:      ids.opener,
-			NameSources: []*recipients.Config{oldCfg},
-			Progress:    func(done, total int, r *rekey.Result) { bar.Set(done) },
-		})
-		bar.Done()
-		printUpdatekeysSummary(g, results, false)
-		warnExposed(g, ch, oldCfg, affected)
-		return finishUpdatekeys(g, results, ids)
-	}, nil
-}
+		if len(plan.Files) == 0 {
+			ios.Infof("no encrypted file is affected")
+		} else {
+			printUpdatekeysSummary(g, plan.Results(), false)
+		}
+		warnNoRule(g, plan)
+		warnExposed(g, plan, true)
+		if failed := plan.Failed(); len(failed) > 0 {
+			printCannotChange(g, ed.Path, failed, len(plan.Files), ids)
+			return errFindings
+		}
+		ios.Infof("dry run: %s not written", ed.Path)
+		return nil
+	}
 
-// affectedFiles returns the encrypted files under the config's folder whose
-// wanted key groups (or threshold) differ between the two configs, with the
-// names of the secrets that removed keys could read.
-func affectedFiles(ch *configChange, oldCfg, newCfg *recipients.Config) ([]affectedFile, error) {
-	found, _, err := sopsfile.DiscoverParsed([]string{filepath.Dir(ch.ConfigPath)}, ch.Jobs)
+	// Temporary files never survive: removed on every way out (a no-op
+	// once applied).
+	defer plan.Abort()
+	for _, f := range plan.Files {
+		if f.Status != rekey.StatusUnchanged && f.Status != rekey.StatusFailed {
+			changed++
+		}
+	}
+	// Set before Prepare starts its workers, which read it.
+	bar = newProgressBar(ios, changed, "files prepared")
+	ids.bar = bar
+	err = plan.Prepare(ctx)
+	bar.Done()
+	if n := len(plan.Leftovers); n > 0 {
+		ios.Infof("removed %d temporary %s left by an interrupted run: %s", n, ukPlural(n, "file", "files"), strings.Join(ukDisplayPaths(plan.Leftovers), ", "))
+	}
 	if err != nil {
-		return nil, err
+		var ce *rekey.ChangeError
+		var se *rekey.SelfRemovalError
+		switch {
+		case errors.As(err, &ce):
+			printCannotChange(g, ed.Path, ce.Failed, ce.Total, ids)
+			return errFindings
+		case errors.As(err, &se):
+			who := make([]string, len(se.Keys))
+			for i, k := range se.Keys {
+				who[i] = ukChangeLabel(rekey.Change{Type: k.Type, Key: k.ID, Name: plan.Old.NameOf(k)})
+			}
+			ios.Errorf("you are removing yourself: this run's identities hold the key of %s, so nothing was changed", strings.Join(who, ", "))
+			if len(se.Only) > 0 {
+				fmt.Fprintf(ios.ErrOut, "  only that key of yours opens %d %s: %s\n", len(se.Only), ukPlural(len(se.Only), "file", "files"), ukListPaths(se.Only, 20))
+			}
+			ios.Hintf("run again with --force to remove it anyway (afterwards your identities may no longer open these files)")
+			return errFindings
+		case ctx.Err() != nil:
+			ios.Errorf("interrupted: nothing was written")
+			ios.Hintf("to make the change, run the same command again: %s", o.Rerun)
+			return errFindings
+		}
+		return failErr(err)
 	}
-	removed := map[recipients.Key]bool{}
-	for _, k := range ch.Removed {
-		removed[k] = true
+	for _, f := range plan.Files {
+		if f.ReadOnly {
+			ios.Warnf("%s is read-only: it is replaced anyway, keeping its mode", ukDisplayPath(f.Path))
+		}
 	}
-	var out []affectedFile
-	for _, fd := range found {
-		p := fd.Path
-		oldRule, oerr := oldCfg.RuleFor(p)
-		newRule, nerr := newCfg.RuleFor(p)
-		if oerr != nil && nerr != nil {
+	bar = newProgressBar(ios, changed, "files written")
+	ids.bar = bar
+	err = plan.Apply(ctx, func(done, total int, f *rekey.ChangeFile) { bar.Set(done) })
+	bar.Done()
+	if len(plan.Files) == 0 {
+		ios.Infof("no encrypted file is affected")
+	} else {
+		printUpdatekeysSummary(g, applied(plan.Results()), false)
+	}
+	if err != nil {
+		var ae *rekey.ApplyError
+		if !errors.As(err, &ae) {
+			return failErr(err)
+		}
+		ios.Errorf("%v", ae)
+		warnAlways(ios, "the change is not finished: run the same command again to finish it: %s", o.Rerun)
+		return errFindings
+	}
+	warnNoRule(g, plan)
+	warnExposed(g, plan, false)
+	return nil
+}
+
+// applied drops the "not written" failures of an apply that stopped: the
+// closing error says how many files were written and how to finish.
+func applied(results []rekey.Result) []rekey.Result {
+	out := results[:0:0]
+	for _, r := range results {
+		if r.Status == rekey.StatusFailed {
 			continue
 		}
-		if oerr == nil && nerr == nil && sameWanted(oldRule, newRule) {
-			continue
-		}
-		a := affectedFile{Path: p}
-		// A file whose metadata cannot be read is still affected: updating
-		// it reports why it fails.
-		if len(removed) > 0 && fd.File != nil {
-			seen := map[recipients.Key]bool{}
-			for _, g := range fd.File.Groups {
-				for _, s := range g {
-					if removed[s.Key] && !seen[s.Key] {
-						seen[s.Key] = true
-						a.ExposedTo = append(a.ExposedTo, s.Key)
-					}
-				}
-			}
-			if len(a.ExposedTo) > 0 {
-				// Names only; when sops cannot list them, the file is
-				// still named in the warning.
-				a.Exposed, a.NamesErr = sopsfile.SecretNames(fd.File, fd.Data)
-			}
-		}
-		out = append(out, a)
+		out = append(out, r)
 	}
-	return out, nil
+	return out
 }
 
-// sameWanted reports whether two rules want the same key groups (compared
-// as sops compares them: by key, ignoring order) and the same threshold.
-func sameWanted(a, b *recipients.Rule) bool {
-	if len(a.Groups) != len(b.Groups) {
-		return false
-	}
-	if rekey.EffectiveThreshold(a.ShamirThreshold, len(a.Groups)) != rekey.EffectiveThreshold(b.ShamirThreshold, len(b.Groups)) {
-		return false
-	}
-	for i := range a.Groups {
-		if !sameKeys(a.Groups[i], b.Groups[i]) {
-			return false
+// printCannotChange lists every file a change cannot handle.
+func printCannotChange(g *globalOptions, configPath string, failed []*rekey.ChangeFile, total int, ids *identitySource) {
+	g.IO.Errorf("cannot update %d of the %d affected %s, so nothing was changed:",
+		len(failed), total, ukPlural(total, "file", "files"))
+	noIdentity := false
+	for _, f := range failed {
+		fmt.Fprintf(g.IO.ErrOut, "  %s: %s\n", ukDisplayPath(f.Path), ukReason(f.Path, f.Error))
+		if errors.Is(f.Err, sopsfile.ErrNoIdentity) {
+			noIdentity = true
 		}
 	}
-	return true
+	if noIdentity {
+		ids.explain()
+		g.IO.Hintf("use --no-updatekeys to edit %s only, and run 'sopsfleet updatekeys' where the keys are", filepath.Base(configPath))
+	}
 }
 
-func sameKeys(a, b recipients.Group) bool {
-	set := func(g recipients.Group) map[recipients.Key]bool {
-		m := map[recipients.Key]bool{}
-		for _, mem := range g.Members {
-			m[mem.Key] = true
+// warnNoRule names the files no creation rule matches: they lose the
+// removed key but keep their other recipients.
+func warnNoRule(g *globalOptions, plan *rekey.ChangePlan) {
+	for _, f := range plan.NoRule() {
+		where := "no creation rule matches it"
+		if f.Outside {
+			where = "it is outside the folder of " + filepath.Base(plan.ConfigPath)
 		}
-		return m
+		warnAlways(g.IO, "%s: %s: only the removed key is dropped, its other recipients are kept", ukDisplayPath(f.Path), where)
 	}
-	sa, sb := set(a), set(b)
-	if len(sa) != len(sb) {
-		return false
-	}
-	for k := range sa {
-		if !sb[k] {
-			return false
-		}
-	}
-	return true
 }
 
-// warnExposed prints, after a removal, what the removed keys could read:
+// warnExposed prints, for a removal, what the removed keys could read:
 // every old git revision stays readable to them, so the secret values
-// themselves should be changed. Names only, never values.
-func warnExposed(g *globalOptions, ch *configChange, oldCfg *recipients.Config, affected []affectedFile) {
-	var exposed []affectedFile
-	for _, a := range affected {
-		if len(a.ExposedTo) > 0 {
-			exposed = append(exposed, a)
-		}
-	}
-	if len(ch.Removed) == 0 || len(exposed) == 0 {
+// themselves should be changed (names only, never values); and, without
+// rotation, the exact command that takes the data keys away from them.
+// These warnings are printed even with -q.
+func warnExposed(g *globalOptions, plan *rekey.ChangePlan, dry bool) {
+	exposed := plan.Exposed()
+	if len(plan.Removed) == 0 || len(exposed) == 0 {
 		return
 	}
-	sort.Slice(exposed, func(i, j int) bool { return exposed[i].Path < exposed[j].Path })
-	who := make([]string, len(ch.Removed))
-	for i, k := range ch.Removed {
-		who[i] = ukChangeLabel(rekey.Change{Type: k.Type, Key: k.ID, Name: oldCfg.NameOf(k)})
+	who := make([]string, len(plan.Removed))
+	for i, k := range plan.Removed {
+		who[i] = ukChangeLabel(rekey.Change{Type: k.Type, Key: k.ID, Name: plan.Old.NameOf(k)})
 	}
-	g.IO.Warnf("%s can still decrypt every old git revision of %d %s: change these secret values themselves",
+	warnAlways(g.IO, "%s can still decrypt every old git revision of %d %s: change these secret values themselves",
 		strings.Join(who, ", "), len(exposed), ukPlural(len(exposed), "file", "files"))
 	if !g.IO.Quiet {
-		for _, a := range exposed {
-			names := a.Exposed
+		for _, f := range exposed {
+			names := f.Exposed
 			switch {
-			case a.NamesErr != nil:
+			case f.NamesErr != nil:
 				names = []string{"(cannot list the secret names: every value may be exposed)"}
 			case len(names) == 0:
 				names = []string{"(no encrypted values)"}
 			}
-			fmt.Fprintf(g.IO.ErrOut, "  %s: %s\n", ukDisplayPath(a.Path), strings.Join(names, ", "))
+			fmt.Fprintf(g.IO.ErrOut, "  %s: %s\n", ukDisplayPath(f.Path), strings.Join(names, ", "))
 		}
 	}
-	if !ch.Rotate {
-		g.IO.Warnf("without rotation, the current %s also keep the data %s it has seen: run 'sopsfleet updatekeys --rotate' on %s",
-			ukPlural(len(exposed), "file", "files"), ukPlural(len(exposed), "key", "keys"), ukPlural(len(exposed), "it", "them"))
+	if plan.Rotate {
+		return
 	}
+	var paths []string
+	for _, f := range plan.Unrotated() {
+		paths = append(paths, f.Path)
+	}
+	if len(paths) == 0 {
+		return
+	}
+	verb := "still holds"
+	if dry {
+		verb = "would still hold"
+	}
+	warnRotate(g.IO, strings.Join(who, ", "), verb, paths)
+}
+
+// warnRotate says that removed recipients keep the data key of files that
+// were not rotated, with the exact command that rotates them.
+func warnRotate(ios *IOStreams, who, verb string, paths []string) {
+	warnAlways(ios, "without rotation, %s %s the data %s of %d %s: rotate %s with",
+		who, verb, ukPlural(len(paths), "key", "keys"), len(paths), ukPlural(len(paths), "file", "files"), ukPlural(len(paths), "it", "them"))
+	quoted := make([]string, len(paths))
+	for i, p := range paths {
+		quoted[i] = shellQuoteArg(ukDisplayPath(p))
+	}
+	fmt.Fprintf(ios.ErrOut, "  sopsfleet updatekeys --rotate %s\n", strings.Join(quoted, " "))
+}
+
+// warnAlways prints a warning even with -q: for warnings about keys that
+// can still read secrets, which must never be silently lost.
+func warnAlways(ios *IOStreams, format string, a ...any) {
+	ios.say(styles(ios.ErrColor()).Warning.Render("warning:"), format, a...)
+}
+
+// shellQuoteArg quotes s for a POSIX shell when it needs it.
+func shellQuoteArg(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == '+' || r == ':' || r == '@' || r == '=' || r == ',' ||
+			(r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9'))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// rerunCommand spells the command being run, for "run it again to finish":
+// the command path, its arguments and every flag given, shell-quoted.
+func rerunCommand(cmd *cobra.Command, args []string) string {
+	parts := []string{cmd.CommandPath()}
+	for _, a := range args {
+		parts = append(parts, shellQuoteArg(a))
+	}
+	visit := func(f *pflag.Flag) {
+		if f.Name == "dry-run" {
+			return
+		}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			for _, v := range sv.GetSlice() {
+				parts = append(parts, "--"+f.Name, shellQuoteArg(v))
+			}
+			return
+		}
+		if f.Value.Type() == "bool" {
+			parts = append(parts, "--"+f.Name)
+			return
+		}
+		parts = append(parts, "--"+f.Name, shellQuoteArg(f.Value.String()))
+	}
+	cmd.Flags().Visit(visit) // the flags given, inherited ones too, by name
+	return strings.Join(parts, " ")
+}
+
+// ukReason is a file's error without a leading copy of its path, for lines
+// that already start with the path (a path is said once per message).
+func ukReason(path, reason string) string {
+	for _, p := range []string{path, ukDisplayPath(path)} {
+		for _, sep := range []string{": ", ":"} {
+			if strings.HasPrefix(reason, p+sep) {
+				return strings.TrimPrefix(reason, p+sep)
+			}
+		}
+	}
+	return reason
+}
+
+// ukListPaths lists paths for a message, the first max of them and then
+// how many more.
+func ukListPaths(ps []string, max int) string {
+	shown := ukDisplayPaths(ps)
+	if len(shown) > max {
+		shown = append(shown[:max], fmt.Sprintf("and %d more", len(ps)-max))
+	}
+	return strings.Join(shown, ", ")
+}
+
+func ukDisplayPaths(ps []string) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = ukDisplayPath(p)
+	}
+	return out
+}
+
+// writeConfigOnly writes an edit of .sops.yaml alone (--no-updatekeys, or
+// rename), and says how many encrypted files now differ from it.
+func writeConfigOnly(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *configChange) error {
+	ios := g.IO
+	differ := 0
+	cmd := "sopsfleet updatekeys"
+	var plan *rekey.ChangePlan
+	if ch != nil {
+		if len(ch.Removed) > 0 {
+			cmd += " --rotate"
+		}
+		var err error
+		plan, err = rekey.PlanChange(context.Background(), rekey.ChangeOptions{ConfigPath: ed.Path, Old: ed.Old, New: ed.New, Removed: ch.Removed, Jobs: o.Jobs})
+		if err != nil {
+			return failErr(err)
+		}
+		for _, f := range plan.Files {
+			if f.Status != rekey.StatusUnchanged {
+				differ++
+			}
+		}
+	}
+	name := filepath.Base(ed.Path)
+	if o.DryRun {
+		if _, err := fmt.Fprint(ios.Out, unifiedDiff(ed.Old, ed.New, name, ios.OutColor())); err != nil {
+			return failErr(err)
+		}
+		if differ > 0 {
+			ios.Hintf("%d %s would then differ from %s: '%s' would re-encrypt %s",
+				differ, ukPlural(differ, "file", "files"), name, cmd, ukPlural(differ, "it", "them"))
+		}
+		if plan != nil {
+			warnExposed(g, plan, true)
+		}
+		ios.Infof("dry run: %s not written", ed.Path)
+		return nil
+	}
+	if err := atomicfile.WriteFile(ed.Path, ed.New, atomicfile.Options{Expect: ed.Old}); err != nil {
+		return failErr(fmt.Errorf("cannot write %s: %w", ed.Path, err))
+	}
+	if differ > 0 {
+		ios.Hintf("%d %s from %s: run '%s' to re-encrypt %s",
+			differ, ukPlural(differ, "file now differs", "files now differ"), name, cmd, ukPlural(differ, "it", "them"))
+	}
+	if plan != nil {
+		warnExposed(g, plan, false)
+	}
+	return nil
 }

@@ -20,8 +20,13 @@ type IOStreams struct {
 	// Color says whether styling is wanted at all (no --no-color, no NO_COLOR).
 	// Styles are applied to a stream only when it is also a terminal.
 	Color bool
-	// Quiet suppresses warnings and hints (errors are always printed).
+	// Quiet (-q/--quiet) suppresses warnings, hints and information:
+	// only data, errors and the warnings printed with Alertf remain.
 	Quiet bool
+	// Verbose (-v/--verbose) asks for more detail: files skipped or left
+	// unchanged, where identities came from (see Verbosef). Never set
+	// together with Quiet.
+	Verbose bool
 
 	// Getenv reads the environment; tests replace it.
 	Getenv func(string) string

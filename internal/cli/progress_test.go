@@ -37,3 +37,15 @@ func TestProgressBarOnlyOnTerminal(t *testing.T) {
 		t.Fatal("progress drawn with --quiet")
 	}
 }
+
+func TestReasonDoesNotRepeatThePath(t *testing.T) {
+	for _, c := range []struct{ path, reason, want string }{
+		{"a/b.yaml", "a/b.yaml: line 3: bad", "line 3: bad"},
+		{"a/b.yaml", "a/b.yaml:3: bad", "3: bad"},
+		{"a/b.yaml", "no identity opens this file", "no identity opens this file"},
+	} {
+		if got := ukReason(c.path, c.reason); got != c.want {
+			t.Errorf("ukReason(%q, %q) = %q, want %q", c.path, c.reason, got, c.want)
+		}
+	}
+}

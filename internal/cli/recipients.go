@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/sopsfleet/sopsfleet/internal/atomicfile"
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
 
@@ -86,6 +84,8 @@ type editOutput struct {
 	NoUpdatekeys bool
 	Identities   []string
 	Jobs         int
+	// Rerun is the command as given, for "run it again to finish".
+	Rerun string
 }
 
 func (o *editOutput) addChainFlags(cmd *cobra.Command) {
@@ -96,8 +96,8 @@ func (o *editOutput) addChainFlags(cmd *cobra.Command) {
 }
 
 // writeEdit shows or writes a verified edit. chain, when not nil, is the
-// change handed to updatekeys: prepared before the write (its error aborts
-// with nothing written) and applied after it.
+// change of the encrypted files that goes with it (add, remove): planned
+// and prepared whole before anything is written, .sops.yaml written last.
 func writeEdit(g *globalOptions, ed *recipients.Edit, o *editOutput, chain *configChange) error {
 	ios := g.IO
 	for _, n := range ed.Notes {
@@ -110,39 +110,10 @@ func writeEdit(g *globalOptions, ed *recipients.Edit, o *editOutput, chain *conf
 	if o.Jobs < 0 {
 		return usageErrorf("-j/--jobs must be at least 1, got %d", o.Jobs)
 	}
-	apply := func() error { return nil }
-	if chain != nil {
-		chain.ConfigPath = ed.Path
-		chain.Old, chain.New = ed.Old, ed.New
-		chain.NoUpdatekeys = o.NoUpdatekeys
-		chain.DryRun = o.DryRun
-		chain.Identities = o.Identities
-		chain.Jobs = o.Jobs
-		var err error
-		apply, err = prepareConfigChange(g, chain)
-		if err != nil {
-			var ee *exitError
-			if errors.As(err, &ee) {
-				return err
-			}
-			return failErr(err)
-		}
+	if chain == nil || o.NoUpdatekeys {
+		return writeConfigOnly(g, ed, o, chain)
 	}
-	if o.DryRun {
-		name := filepath.Base(ed.Path)
-		if _, err := fmt.Fprint(ios.Out, unifiedDiff(ed.Old, ed.New, name, ios.OutColor())); err != nil {
-			return failErr(err)
-		}
-		if err := apply(); err != nil {
-			return err
-		}
-		ios.Infof("dry run: %s not written", ed.Path)
-		return nil
-	}
-	if err := atomicfile.WriteFile(ed.Path, ed.New, atomicfile.Options{Expect: ed.Old}); err != nil {
-		return failErr(fmt.Errorf("cannot write %s: %w", ed.Path, err))
-	}
-	return apply()
+	return runConfigChange(g, ed, o, chain)
 }
 
 // groupList describes groups for messages: "rule 1 (^prod/) group 2, …" (numbered from 1).

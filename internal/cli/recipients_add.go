@@ -57,8 +57,12 @@ the string's style (named when the string's comment names every key:
 alone. The result is verified before it is written.
 
 Then the encrypted files whose rule changed are updated to the new
-recipients (as 'sopsfleet updatekeys' does) unless --no-updatekeys;
---dry-run prints the diff of .sops.yaml and the plan, and writes nothing.`,
+recipients (as 'sopsfleet updatekeys' does) unless --no-updatekeys. This is
+all-or-nothing: every affected file is opened (its mac verified) and its
+new text built before anything is written; if one fails nothing is written;
+.sops.yaml is written last, so running the same command again finishes an
+interrupted run. --dry-run prints the diff of .sops.yaml and the plan, and
+writes nothing.`,
 		Example: `  # add a person next to alice, everywhere alice is
   sopsfleet recipients add bob age1… --like alice
 
@@ -74,6 +78,7 @@ recipients (as 'sopsfleet updatekeys' does) unless --no-updatekeys;
 				o.Recipient = args[1]
 			}
 			o.groupSet = cmd.Flags().Changed("group")
+			o.Rerun = rerunCommand(cmd, args)
 			o.ctx = cmd.Context()
 			return runRecipientsAdd(o)
 		},

@@ -15,6 +15,7 @@ type recipientsRemoveOptions struct {
 	Target   string // NAME or KEY
 	SSHKey   string
 	NoRotate bool
+	Force    bool
 	editOutput
 }
 
@@ -32,11 +33,24 @@ It refuses, changing nothing, when a key group would be left with no
 recipient, or when an occurrence cannot be removed cleanly (the error names
 the line). The result is verified before it is written.
 
-Then the encrypted files the recipient could open are updated and their
-data keys rotated (a removed recipient that saw the old data key could
-still read them otherwise), unless --no-rotate (update the recipients only)
-or --no-updatekeys (edit .sops.yaml only). --dry-run prints the diff of
-.sops.yaml and the plan, and writes nothing.`,
+Then every encrypted file that holds the key is updated and its data key
+rotated (a removed recipient that saw the old data key could still read it
+otherwise): every sops file in the tree — the git top level when there is
+one, else the folder of .sops.yaml — whose metadata lists the key, whatever
+rule matches it (copies under other paths, drifted files); a file that no
+rule matches loses the key and keeps its other recipients (a warning names
+it). --no-rotate updates the recipients only (a warning gives the command
+that rotates them); --no-updatekeys edits .sops.yaml only.
+
+The change is all-or-nothing: every affected file is prepared first (its
+data key opened where needed and its mac verified, the new text built and
+checked, its folder writable); if one fails, nothing is written and every
+failure is listed. A file where the key is the only member of a key group
+is such a failure. Then the files are written and .sops.yaml last, so an
+interrupted run (Ctrl-C, or even a kill) is finished by running the same
+command again. Removing a key that your own identities hold asks for
+--force. --dry-run prints the diff of .sops.yaml and the plan, and writes
+nothing.`,
 		Example: `  sopsfleet recipients remove bob --dry-run
   sopsfleet recipients remove age1… --no-updatekeys
   sopsfleet recipients remove --ssh-key old-laptop.pub`,
@@ -45,6 +59,7 @@ or --no-updatekeys (edit .sops.yaml only). --dry-run prints the diff of
 			if len(args) == 1 {
 				o.Target = args[0]
 			}
+			o.Rerun = rerunCommand(cmd, args)
 			return runRecipientsRemove(o)
 		},
 	}
@@ -52,6 +67,7 @@ or --no-updatekeys (edit .sops.yaml only). --dry-run prints the diff of
 	f.StringVar(&o.SSHKey, "ssh-key", "", "remove the recipient of the ssh-ed25519 public key in `FILE`")
 	f.BoolVar(&o.NoRotate, "no-rotate", false, "update the affected files' recipients without rotating their data keys")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the change as a unified diff (and the update plan); write nothing")
+	f.BoolVar(&o.Force, "force", false, "remove the key even when this run's identities hold it (you are removing yourself)")
 	o.addChainFlags(cmd)
 	return cmd
 }
@@ -97,7 +113,7 @@ func runRecipientsRemove(o *recipientsRemoveOptions) error {
 		}
 		return editErr(err)
 	}
-	chain := &configChange{Removed: []recipients.Key{key}, Rotate: !o.NoRotate}
+	chain := &configChange{Removed: []recipients.Key{key}, Rotate: !o.NoRotate, Force: o.Force}
 	if err := writeEdit(o.g, ed, &o.editOutput, chain); err != nil {
 		return err
 	}

@@ -87,9 +87,7 @@ func runReport(opts *reportOptions) error {
 	if err != nil {
 		return err
 	}
-	for _, l := range sc.Result.SkippedLinks {
-		opts.IO.Warnf("skipped %s: a symbolic link to a file outside the tree %s", l.Path, sc.Result.Root)
-	}
+	warnSkippedLinks(opts.g, sc.Result.SkippedLinks)
 	rep := rekey.BuildReport(sc.Result)
 	out := opts.IO.Out
 

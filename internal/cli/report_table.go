@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -19,7 +18,7 @@ const defaultWidth = 120
 // outWidth is the width the report may use: the terminal's, else $COLUMNS,
 // else defaultWidth.
 func outWidth(ios *IOStreams) int {
-	if f, ok := ios.Out.(*os.File); ok && ios.OutTTY {
+	if f, ok := outFile(ios.Out); ok && ios.OutTTY {
 		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
 			return w
 		}

@@ -69,8 +69,13 @@ Writes are atomic, keep the file mode, go through symbolic links, and refuse a
 file that changed on disk since it was read. A file that fails is left
 untouched and the others go on; the exit status is then 1.
 
+A removed recipient that saw a file's data key can still read the file
+until the data key is rotated: whenever a recipient is removed without
+--rotate, a warning says so and prints the exact 'sopsfleet updatekeys
+--rotate FILE…' command, even with -q.
+
 The summary lists every changed or failed file and the totals (-v: every
-file); --json prints it as JSON.`,
+file; -q: failed files only); --json prints it as JSON.`,
 		Example: `  # see what would change, without any key
   sopsfleet updatekeys --dry-run
 
@@ -90,7 +95,6 @@ file); --json prints it as JSON.`,
 	f.BoolVar(&o.ApplySelector, "apply-selector", false, "with --rotate: re-encrypt values under the rule's encrypted_regex/suffix selector (fixes selector-drift)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the plan only: decrypt nothing, write nothing")
 	f.BoolVar(&o.JSON, "json", false, "print the summary as JSON")
-	f.BoolVarP(&o.Verbose, "verbose", "v", false, "also list unchanged files, ignored files and identity sources")
 	f.IntVarP(&o.Jobs, "jobs", "j", 0, "number of files to work on at once (0: one per CPU)")
 	return cmd
 }
@@ -100,6 +104,9 @@ func runUpdatekeys(o *updatekeysOptions) error {
 	if o.ApplySelector && !o.Rotate {
 		return usageErrorf("--apply-selector needs --rotate: a new selector re-encrypts every value with a new data key")
 	}
+	// -v/--verbose is the global flag: it also lists unchanged files,
+	// ignored files and identity sources here.
+	o.Verbose = o.Verbose || g.IO.Verbose
 	if o.Jobs < 0 {
 		return usageErrorf("-j/--jobs must be 0 (one per CPU) or more, got %d", o.Jobs)
 	}
@@ -123,10 +130,15 @@ func runUpdatekeys(o *updatekeysOptions) error {
 			return usageErrorf("cannot read %q: %v", r, ukUnwrapPathErr(err))
 		}
 	}
-	files, ignored, err := sopsfile.DiscoverParsed(roots, o.Jobs)
+	// A symbolic link to a file outside the repository is never written
+	// through: a one-line link in a pull request must not make updatekeys
+	// re-encrypt a file elsewhere on the machine.
+	d, err := sopsfile.DiscoverTree(roots, sopsfile.DiscoverOptions{Jobs: o.Jobs, Root: sopsfile.TreeRoot(filepath.Dir(configPath))})
 	if err != nil {
 		return failErr(err)
 	}
+	files, ignored := d.Found, d.Ignored
+	warnSkippedLinks(g, d.SkippedLinks)
 	named := map[string]bool{}
 	for _, r := range o.Paths {
 		if st, err := os.Stat(r); err == nil && !st.IsDir() {
@@ -199,7 +211,38 @@ func runUpdatekeys(o *updatekeysOptions) error {
 	} else {
 		printUpdatekeysSummary(g, results, o.Verbose)
 	}
+	if !o.Rotate && !o.DryRun {
+		warnUnrotated(g, cfg, results)
+	}
 	return finishUpdatekeys(g, results, ids)
+}
+
+// warnUnrotated warns, even with -q, about files that lost recipients
+// without a new data key: the removed recipients still hold it. It gives
+// the exact command that rotates them.
+func warnUnrotated(g *globalOptions, cfg *recipients.Config, results []rekey.Result) {
+	var paths, who []string
+	seen := map[string]bool{}
+	for _, r := range results {
+		if r.Status != rekey.StatusUpdated || len(r.Removed) == 0 {
+			continue
+		}
+		paths = append(paths, r.Path)
+		for _, c := range r.Removed {
+			if l := ukChangeLabel(c); !seen[l] {
+				seen[l] = true
+				who = append(who, l)
+			}
+		}
+	}
+	if len(paths) == 0 {
+		return
+	}
+	verb := "still holds"
+	if len(who) > 1 {
+		verb = "still hold"
+	}
+	warnRotate(g.IO, "the removed "+ukPlural(len(who), "recipient ", "recipients ")+strings.Join(who, ", "), verb, paths)
 }
 
 // finishUpdatekeys prints the closing error and hints and returns the exit.
@@ -305,23 +348,37 @@ func ukSourceNames(sources []string) string {
 
 // printUpdatekeysSummary prints one line per changed or failed file (every
 // file with verbose) and the totals, on stdout.
+//
+// With -q only failed files are listed, and no totals.
 func printUpdatekeysSummary(g *globalOptions, results []rekey.Result, verbose bool) {
 	st := styles(g.IO.OutColor())
+	quiet := g.IO.Quiet
+	if quiet {
+		verbose = false
+	}
 	width := 0
+	show := func(r rekey.Result) bool {
+		if quiet {
+			return r.Status == rekey.StatusFailed
+		}
+		return ukShow(r, verbose)
+	}
 	for _, r := range results {
-		if ukShow(r, verbose) {
+		if show(r) {
 			width = max(width, len([]rune(ukDisplayPath(r.Path))))
 		}
 	}
 	for _, r := range results {
-		if !ukShow(r, verbose) {
+		if !show(r) {
 			continue
 		}
 		path := ukDisplayPath(r.Path)
 		pad := strings.Repeat(" ", width-len([]rune(path)))
 		fmt.Fprintf(g.IO.Out, "%s%s  %s\n", path, pad, ukDescribeResult(st, r))
 	}
-	fmt.Fprintln(g.IO.Out, ukTotalsLine(results))
+	if !quiet {
+		fmt.Fprintln(g.IO.Out, ukTotalsLine(results))
+	}
 }
 
 func ukShow(r rekey.Result, verbose bool) bool {
@@ -334,7 +391,7 @@ func ukDescribeResult(st *Styles, r rekey.Result) string {
 	var b strings.Builder
 	switch r.Status {
 	case rekey.StatusFailed:
-		return st.Bad.Render("failed: " + r.Error)
+		return st.Bad.Render("failed: " + ukReason(r.Path, r.Error))
 	case rekey.StatusUnchanged:
 		return "unchanged"
 	}

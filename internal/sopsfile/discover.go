@@ -437,29 +437,49 @@ func compactSorted(s []string) []string {
 	return out
 }
 
-var treeRoots sync.Map // absolute folder → its tree root
+type treeRootEntry struct {
+	root string
+	git  bool
+}
+
+var treeRoots sync.Map // absolute folder → treeRootEntry
 
 // TreeRoot returns the root of the tree dir belongs to: the top level of
 // its git work tree (git rev-parse --show-toplevel, run once per folder),
 // else dir itself, made absolute. Commands that walk a repository keep
 // symbolic links inside it ([DiscoverOptions.Root]).
 func TreeRoot(dir string) string {
+	root, _ := FindTreeRoot(dir)
+	return root
+}
+
+// FindTreeRoot is [TreeRoot] and whether the root is a git top level. The
+// top level is spelled from dir (git prints it with symbolic links
+// resolved), so that paths under it stay comparable with dir's.
+func FindTreeRoot(dir string) (root string, git bool) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		abs = dir
 	}
 	if v, ok := treeRoots.Load(abs); ok {
-		return v.(string)
+		e := v.(treeRootEntry)
+		return e.root, e.git
 	}
-	root := abs
+	root = abs
 	cmd := exec.Command("git", "rev-parse", "--show-toplevel")
 	cmd.Dir = abs
 	cmd.Env = append(os.Environ(), "GIT_OPTIONAL_LOCKS=0")
 	if out, err := cmd.Output(); err == nil {
-		if top := strings.TrimSpace(string(out)); top != "" {
-			root = filepath.FromSlash(top)
+		if top := strings.TrimSpace(string(out)); top != "" && filepath.IsAbs(filepath.FromSlash(top)) {
+			top = filepath.Clean(filepath.FromSlash(top))
+			root, git = top, true
+			if real, err := filepath.EvalSymlinks(abs); err == nil {
+				if rel, err := filepath.Rel(real, top); err == nil {
+					root = filepath.Join(abs, rel)
+				}
+			}
 		}
 	}
-	treeRoots.Store(abs, root)
-	return root
+	treeRoots.Store(abs, treeRootEntry{root, git})
+	return root, git
 }

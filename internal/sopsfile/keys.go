@@ -18,6 +18,7 @@ import (
 	"github.com/getsops/sops/v3/keys"
 	"github.com/getsops/sops/v3/pgp"
 
+	"github.com/sopsfleet/sopsfleet/internal/secretguard"
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
 
@@ -201,7 +202,7 @@ func RekeyViaStore(f *File, data []byte, groups [][]EncryptedStanza, threshold i
 	tree.Metadata.ShamirThreshold = thresholdFor(threshold, len(groups))
 	out, err := store.EmitEncryptedFile(tree)
 	if err != nil {
-		return nil, fmt.Errorf("sops cannot write the file: %v", err)
+		return nil, fmt.Errorf("sops cannot write the file: %v", secretguard.ScrubStoreError(err, nil))
 	}
 	return keepLineEndings(f.Format, data, out), nil
 }
@@ -252,11 +253,11 @@ func (o *Opener) rotate(f *File, data, oldKey []byte, groups [][]Recipient, thre
 	tree.Metadata.ShamirThreshold = thresholdFor(threshold, len(groups))
 	tree.Metadata.DataKey = newKey
 	if err := common.EncryptTree(common.EncryptTreeOpts{Tree: &tree, Cipher: cipher, DataKey: newKey}); err != nil {
-		return nil, fmt.Errorf("encrypting the values: %v", err)
+		return nil, fmt.Errorf("encrypting the values: %v", secretguard.ScrubStoreError(err, nil))
 	}
 	out, err := store.EmitEncryptedFile(tree)
 	if err != nil {
-		return nil, fmt.Errorf("sops cannot write the file: %v", err)
+		return nil, fmt.Errorf("sops cannot write the file: %v", secretguard.ScrubStoreError(err, nil))
 	}
 	return keepLineEndings(f.Format, data, out), nil
 }
@@ -304,7 +305,7 @@ func loadFullMetadata(f *File, data []byte) (*fullMetadata, error) {
 	}
 	tree, err := store.LoadEncryptedFile(data)
 	if err != nil {
-		return nil, fmt.Errorf("sops cannot load the file's metadata: %v", err)
+		return nil, fmt.Errorf("sops cannot load the file's metadata: %v", secretguard.ScrubStoreError(err, data))
 	}
 	m := &fullMetadata{threshold: tree.Metadata.ShamirThreshold}
 	for _, g := range tree.Metadata.KeyGroups {
@@ -323,7 +324,7 @@ func loadTree(f *File, data []byte, storesConfigPath string) (common.Store, sops
 	}
 	tree, err := store.LoadEncryptedFile(data)
 	if err != nil {
-		return nil, sops.Tree{}, fmt.Errorf("sops cannot load the file: %v", err)
+		return nil, sops.Tree{}, fmt.Errorf("sops cannot load the file: %v", secretguard.ScrubStoreError(err, data))
 	}
 	return store, tree, nil
 }

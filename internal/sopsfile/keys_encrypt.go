@@ -9,6 +9,7 @@ import (
 	"github.com/getsops/sops/v3/cmd/sops/common"
 	"github.com/getsops/sops/v3/version"
 
+	"github.com/sopsfleet/sopsfleet/internal/secretguard"
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
 
@@ -55,7 +56,8 @@ func (o *Opener) EncryptNew(format Format, plain []byte, groups [][]recipients.K
 		},
 	}
 	if err := common.EncryptTree(common.EncryptTreeOpts{Tree: &tree, Cipher: aes.NewCipher(), DataKey: dataKey}); err != nil {
-		return nil, err
+		return nil, secretguard.ScrubStoreError(err, nil)
 	}
-	return store.EmitEncryptedFile(tree)
+	out, err := store.EmitEncryptedFile(tree)
+	return out, secretguard.ScrubStoreError(err, nil)
 }

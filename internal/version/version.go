@@ -4,8 +4,11 @@
 //
 //	-ldflags "-X github.com/sopsfleet/sopsfleet/internal/version.Version=v1.2.3"
 //
-// Other builds fall back to the module version recorded by the Go toolchain
-// (go install …@v1.2.3), and to "(devel)" for a build from a work tree.
+// Other builds fall back to what the Go toolchain recorded: the module
+// version (go install …@v1.2.3, or the pseudo-version go build stamps from
+// the work tree's commit, such as v0.0.0-20261202014436-5fce42b1a2b3+dirty),
+// else "(devel)" followed by the commit (vcs.revision, short) and "+dirty"
+// when the work tree had changes (vcs.modified), as in "(devel) 5fce42b".
 package version
 
 import "runtime/debug"
@@ -18,8 +21,37 @@ func String() string {
 	if Version != "" {
 		return Version
 	}
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
-		return info.Main.Version
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return devel
 	}
-	return "(devel)"
+	return fromBuildInfo(info)
+}
+
+const devel = "(devel)"
+
+// fromBuildInfo is the version recorded in info.
+func fromBuildInfo(info *debug.BuildInfo) string {
+	if v := info.Main.Version; v != "" && v != devel {
+		return v
+	}
+	revision, modified := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			revision = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	if revision == "" {
+		return devel
+	}
+	if len(revision) > 7 {
+		revision = revision[:7]
+	}
+	if modified {
+		revision += "+dirty"
+	}
+	return devel + " " + revision
 }

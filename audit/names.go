@@ -1,0 +1,88 @@
+package audit
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+
+	"github.com/sopsfleet/sopsfleet/recipients"
+)
+
+// Digest returns a short stable digest of s (the first 10 hex digits of
+// its SHA-256), used in place of ciphertext so that a change shows without
+// the ciphertext itself.
+func Digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:5])
+}
+
+// ShortKey shortens a key identifier for display: "age1abcdefgh…wxyz",
+// the last path segment of a cloud key, the fingerprint end of PGP.
+func ShortKey(k recipients.Key) string {
+	id := k.ID
+	switch k.Type {
+	case recipients.TypeAge:
+		if strings.HasPrefix(id, "ssh-") {
+			if f := strings.Fields(id); len(f) >= 2 && len(f[1]) > 16 {
+				return f[0] + " …" + f[1][len(f[1])-8:]
+			}
+			return id
+		}
+		if len(id) > 20 {
+			return id[:12] + "…" + id[len(id)-4:]
+		}
+		return id
+	case recipients.TypePGP:
+		if len(id) > 16 {
+			return id[len(id)-16:]
+		}
+		return id
+	}
+	if i := strings.LastIndexAny(id, "/:"); i >= 0 && i+1 < len(id) {
+		id = id[i+1:]
+	}
+	if len(id) > 24 {
+		id = id[:24] + "…"
+	}
+	return id
+}
+
+// Namer names keys: the first config that names a key wins. A nil Namer
+// (or one without configs) names nothing.
+type Namer struct {
+	configs []*recipients.Config
+}
+
+// NewNamer returns a Namer that asks configs in order; nil entries are
+// skipped.
+func NewNamer(configs ...*recipients.Config) *Namer {
+	n := &Namer{}
+	for _, c := range configs {
+		if c != nil {
+			n.configs = append(n.configs, c)
+		}
+	}
+	return n
+}
+
+// Name returns the name a config gives k, or "".
+func (n *Namer) Name(k recipients.Key) string {
+	if n == nil {
+		return ""
+	}
+	for _, c := range n.configs {
+		if name := c.NameOf(k); name != "" {
+			return name
+		}
+	}
+	return ""
+}
+
+// Label returns the name of k when a config names it, else its type and
+// shortened key ("age:age1abcdefgh…wxyz").
+func (n *Namer) Label(k recipients.Key) string {
+	if name := n.Name(k); name != "" {
+		return name
+	}
+	return string(k.Type) + ":" + ShortKey(k)
+}

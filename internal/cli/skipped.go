@@ -1,0 +1,30 @@
+package cli
+
+import (
+	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
+)
+
+// warnSkippedLinks says that symbolic links to files outside the tree were
+// skipped (never read or written through): one warning naming the link when
+// there is one, else a count, with every link listed under -v/--verbose.
+func warnSkippedLinks(g *globalOptions, links []sopsfile.SkippedLink) {
+	switch len(links) {
+	case 0:
+		return
+	case 1:
+		g.IO.Warnf("skipped %s: a symbolic link to a file outside the tree", ukDisplayPath(links[0].Path))
+		return
+	}
+	g.IO.Warnf("skipped %d symbolic links to files outside the tree", len(links))
+	if !g.IO.Verbose {
+		g.IO.Hintf("-v/--verbose lists them")
+		return
+	}
+	for _, l := range links {
+		target := l.Target
+		if target == "" {
+			target = "(a target that cannot be resolved)"
+		}
+		g.IO.Verbosef("skipped %s → %s", ukDisplayPath(l.Path), target)
+	}
+}
