@@ -286,3 +286,57 @@ func yamlBlocks(md string) []string {
 	}
 	return out
 }
+
+// TestGuideNixOSExample: the NixOS example of docs/policy.md parses against
+// its .sops.yaml, which complies; dropping the backup key from a rule
+// breaks it.
+func TestGuideNixOSExample(t *testing.T) {
+	guide, err := os.ReadFile("../docs/policy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var config, pol string
+	for _, b := range yamlBlocks(string(guide)) {
+		switch {
+		case strings.HasPrefix(b, "keys:") && config == "":
+			config = b
+		case config != "" && pol == "" && strings.HasPrefix(b, "version:"):
+			pol = b
+		}
+	}
+	if config == "" || pol == "" {
+		t.Fatal("docs/policy.md: no NixOS example")
+	}
+	dir := t.TempDir()
+	cfg, err := recipients.ParseConfig(filepath.Join(dir, ".sops.yaml"), []byte(config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range cfg.Rules {
+		for _, g := range r.Groups {
+			for _, m := range g.Members {
+				if m.Err != nil {
+					t.Errorf("example recipient %s: %v", m.Name, m.Err)
+				}
+			}
+		}
+	}
+	p, err := Parse(".sopsfleet.yaml", []byte(pol), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vs := p.CheckConfig(cfg, nil); len(vs) != 0 {
+		t.Errorf("the example .sops.yaml breaks the example policy: %+v", vs)
+	}
+	broken, err := recipients.ParseConfig(filepath.Join(dir, ".sops.yaml"), []byte(strings.Replace(config, "[*alice, *backup, *stage01]", "[*alice, *stage01, *web01]", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := map[string]int{}
+	for _, v := range p.CheckConfig(broken, nil) {
+		codes[v.Code]++
+	}
+	if codes[CodeRequire] != 1 || codes[CodeSeparate] != 1 || codes[CodeForbid] != 1 || len(codes) != 3 {
+		t.Errorf("violations of the broken example: %v", codes)
+	}
+}
