@@ -42,6 +42,7 @@ unless --no-updatekeys.`,
 		newRecipientsAddCmd(g),
 		newRecipientsRemoveCmd(g),
 		newRecipientsRenameCmd(g),
+		newRecipientsVerifyCmd(g),
 	)
 	return cmd
 }

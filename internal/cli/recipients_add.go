@@ -27,6 +27,7 @@ type recipientsAddOptions struct {
 	Timeout   time.Duration
 	KnownHost string
 	editOutput
+	ownRuleFlags
 	ctx context.Context
 }
 
@@ -94,6 +95,7 @@ writes nothing.`,
 	f.StringVar(&o.KnownHost, "known-hosts", "", "--keyscan: known_hosts `FILE` to check the key against (default ~/.ssh/known_hosts)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the change as a unified diff (and the update plan); write nothing")
 	o.addChainFlags(cmd)
+	o.addOwnRuleFlags(cmd)
 	return cmd
 }
 
@@ -135,14 +137,14 @@ func runRecipientsAdd(o *recipientsAddOptions) error {
 	if len(targets) == 0 {
 		return usageErrorf("%s: no key group matches the targets", c.Path)
 	}
-	ed, err := c.Add(recipients.AddOptions{Name: o.Name, Key: key, Targets: targets, Like: o.Like})
+	ed, err := o.addOwn(c, key, targets)
 	if err != nil {
 		return editErr(err)
 	}
 	if err := writeEdit(o.g, ed, &o.editOutput, &configChange{Rotate: false}); err != nil {
 		return err
 	}
-	if !ed.Unchanged() && !o.DryRun {
+	if !ed.Unchanged() && !o.DryRun && len(ed.Changed) > 0 {
 		o.g.IO.Infof("added %s to %s in %s", o.Name, groupList(c, ed.Changed), ed.Path)
 	}
 	return nil

@@ -17,6 +17,7 @@ type recipientsRemoveOptions struct {
 	NoRotate bool
 	Force    bool
 	editOutput
+	ownRuleRemoveFlags
 }
 
 func newRecipientsRemoveCmd(g *globalOptions) *cobra.Command {
@@ -69,6 +70,7 @@ nothing.`,
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the change as a unified diff (and the update plan); write nothing")
 	f.BoolVar(&o.Force, "force", false, "remove the key even when this run's identities hold it (you are removing yourself)")
 	o.addChainFlags(cmd)
+	o.addDropOwnRuleFlag(cmd)
 	return cmd
 }
 
@@ -106,7 +108,7 @@ func runRecipientsRemove(o *recipientsRemoveOptions) error {
 		}
 	}
 	name := c.NameOf(key)
-	ed, err := c.Remove(key)
+	ed, err := removeOwn(c, key, o.DropOwnRule)
 	if err != nil {
 		if errors.Is(err, recipients.ErrUnknownName) {
 			return usageErr(err)

@@ -87,7 +87,7 @@ func runReport(opts *reportOptions) error {
 	if err != nil {
 		return err
 	}
-	warnSkippedLinks(opts.g, sc.Result.SkippedLinks)
+	warnSkippedLinks(opts.g, sc.Result.Root, sc.Result.SkippedLinks)
 	rep := rekey.BuildReport(sc.Result)
 	out := opts.IO.Out
 

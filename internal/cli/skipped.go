@@ -7,15 +7,15 @@ import (
 // warnSkippedLinks says that symbolic links to files outside the tree were
 // skipped (never read or written through): one warning naming the link when
 // there is one, else a count, with every link listed under -v/--verbose.
-func warnSkippedLinks(g *globalOptions, links []sopsfile.SkippedLink) {
+func warnSkippedLinks(g *globalOptions, root string, links []sopsfile.SkippedLink) {
 	switch len(links) {
 	case 0:
 		return
 	case 1:
-		g.IO.Warnf("skipped %s: a symbolic link to a file outside the tree", ukDisplayPath(links[0].Path))
+		g.IO.Warnf("skipped %s: a symbolic link to a file outside the tree %s", ukDisplayPath(links[0].Path), root)
 		return
 	}
-	g.IO.Warnf("skipped %d symbolic links to files outside the tree", len(links))
+	g.IO.Warnf("skipped %d symbolic links to files outside the tree %s", len(links), root)
 	if !g.IO.Verbose {
 		g.IO.Hintf("-v/--verbose lists them")
 		return

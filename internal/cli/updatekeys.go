@@ -133,12 +133,13 @@ func runUpdatekeys(o *updatekeysOptions) error {
 	// A symbolic link to a file outside the repository is never written
 	// through: a one-line link in a pull request must not make updatekeys
 	// re-encrypt a file elsewhere on the machine.
-	d, err := sopsfile.DiscoverTree(roots, sopsfile.DiscoverOptions{Jobs: o.Jobs, Root: sopsfile.TreeRoot(filepath.Dir(configPath))})
+	treeRoot := sopsfile.TreeRoot(filepath.Dir(configPath))
+	d, err := sopsfile.DiscoverTree(roots, sopsfile.DiscoverOptions{Jobs: o.Jobs, Root: treeRoot})
 	if err != nil {
 		return failErr(err)
 	}
 	files, ignored := d.Found, d.Ignored
-	warnSkippedLinks(g, d.SkippedLinks)
+	warnSkippedLinks(g, treeRoot, d.SkippedLinks)
 	named := map[string]bool{}
 	for _, r := range o.Paths {
 		if st, err := os.Stat(r); err == nil && !st.IsDir() {
