@@ -72,6 +72,9 @@ func configPolicyHint(v policy.Violation, rule int, pol *policy.Policy, cfg *rec
 	who := strings.Join(names, ", ")
 	switch v.Code {
 	case policy.CodeRequire:
+		if strings.Contains(v.Message, "(require any_of)") && len(names) > 1 {
+			who = "one of " + who
+		}
 		return fmt.Sprintf("add %s to creation rule %d of .sops.yaml, or change %s", who, rule, at)
 	case policy.CodeMax:
 		return fmt.Sprintf("remove recipients from creation rule %d, or change %s", rule, at)
