@@ -102,7 +102,18 @@ func runCheck(opts *checkOptions) error {
 	if err != nil {
 		return err
 	}
-	if sc, err = sc.scan(opts.Paths, true); err != nil {
+	paths := opts.Paths
+	if pol != nil {
+		// A changed policy (pre-commit passes it among the changed files)
+		// changes what every file must satisfy: check them all.
+		for _, p := range paths {
+			if absOr(p) == absOr(policyFile(sc.Config, opts.Policy)) {
+				paths = nil
+				break
+			}
+		}
+	}
+	if sc, err = sc.scan(paths, true); err != nil {
 		return err
 	}
 	findings := rekey.Check(sc.Result, sc.ConfigShown)

@@ -14,10 +14,7 @@ import (
 // It returns nil without a policy. An unreadable or invalid policy is a
 // usage error naming file:line.
 func loadPolicy(cfg *recipients.Config, file string) (*policy.Policy, error) {
-	path := file
-	if path == "" {
-		path = policy.Path(cfg)
-	}
+	path := policyFile(cfg, file)
 	cwd, _ := os.Getwd()
 	shown := displayPath(cwd, absOr(path))
 	pol, err := policy.Load(path, shown, cfg)
@@ -30,4 +27,13 @@ func loadPolicy(cfg *recipients.Config, file string) (*policy.Policy, error) {
 		return nil, usageErrorf("cannot read the policy %q: no such file", file)
 	}
 	return nil, usageErr(err)
+}
+
+// policyFile is the policy check reads: file (--policy), else
+// .sopsfleet.yaml next to the config.
+func policyFile(cfg *recipients.Config, file string) string {
+	if file != "" {
+		return file
+	}
+	return policy.Path(cfg)
 }
