@@ -44,7 +44,14 @@ func lintStructure(cfg *recipients.Config, add func(Severity, Code, int, string,
 	if top.Kind != yaml.MappingNode {
 		return
 	}
+	// A key group or rule shared through an alias is reported once, where
+	// the key is written.
+	reported := map[*yaml.Node]bool{}
 	unknown := func(where string, k *yaml.Node, known []string) {
+		if reported[k] {
+			return
+		}
+		reported[k] = true
 		hint := "remove it"
 		if s := suggestKey(k.Value, known); s != "" {
 			hint = fmt.Sprintf("did you mean %q?", s)

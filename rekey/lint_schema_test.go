@@ -137,3 +137,26 @@ destination_rules:
 }
 
 func testAge(t testing.TB, name string) string { return ckRecipient(t, name) }
+
+// TestLintSharedGroupOnce: a key group shared by two rules through an
+// alias has its unknown key reported once.
+func TestLintSharedGroupOnce(t *testing.T) {
+	a := testAge(t, "a")
+	text := "groups:\n  - &g\n    age: [" + a + "]\n    agee: [x]\ncreation_rules:\n  - path_regex: ^a/\n    key_groups: [*g]\n  - key_groups: [*g]\n"
+	cfg, err := recipients.ParseConfig(".sops.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range Lint(cfg, ".sops.yaml") {
+		if f.Code == CodeUnknownKey {
+			n++
+			if f.Line != 4 {
+				t.Errorf("line %d, want 4", f.Line)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d unknown-key findings, want 1", n)
+	}
+}
