@@ -220,6 +220,9 @@ func Parse(display string, data []byte, cfg *recipients.Config) (*Policy, error)
 			if k.Value == "" {
 				return nil, ps.errorf(k.Line, "a group needs a name")
 			}
+			if ps.names[k.Value] != nil {
+				return nil, ps.errorf(k.Line, "group %q has the name of a recipient in %s: give the group another name", k.Value, filepath.Base(cfg.Path))
+			}
 			g := &Group{Name: k.Value, Line: k.Line}
 			p.groups[k.Value] = g
 			p.Groups = append(p.Groups, g)

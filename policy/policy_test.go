@@ -145,6 +145,7 @@ func TestParseErrors(t *testing.T) {
 		{"type", "version: 1\nrules:\n  - types: [age, gpg]\n", `.sopsfleet.yaml:3: rule 1: unknown recipient type "gpg" (did you mean "pgp"?)`},
 		{"max", "version: 1\nrules:\n  - max_recipients: many\n", `.sopsfleet.yaml:3: rule 1: max_recipients must be a whole number, got "many"`},
 		{"empty rule", "version: 1\nrules:\n  - paths: ^a/\n", ".sopsfleet.yaml:3: rule 1 states nothing"},
+		{"group named like a recipient", "version: 1\ngroups:\n  h01: [h02]\n", `.sopsfleet.yaml:3: group "h01" has the name of a recipient in .sops.yaml`},
 		{"nested group", "version: 1\ngroups:\n  a: [h01]\n  b: [a]\n", `.sopsfleet.yaml:4: group b: "a" is a group`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
