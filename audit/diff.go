@@ -11,7 +11,6 @@ import (
 
 	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
 	"github.com/sopsfleet/sopsfleet/recipients"
-	"github.com/sopsfleet/sopsfleet/rekey"
 )
 
 // ConfigName is the only name sops reads its configuration from.
@@ -96,11 +95,11 @@ func (r Recipient) Label() string {
 	if r.Name != "" {
 		return r.Name
 	}
-	return string(r.Key.Type) + ":" + ShortKey(r.Key)
+	return string(r.Key.Type) + ":" + keyLabel(r.Key)
 }
 
-// Access is what a change does for one recipient.
-type Access struct {
+// RecipientAccess is what a change does for one recipient.
+type RecipientAccess struct {
 	Recipient Recipient `json:"recipient"`
 	// Gains are files present in the base the recipient could not decrypt
 	// there and can now; Loses files it could and no longer can.
@@ -179,13 +178,13 @@ type ConfigDiff struct {
 
 // DiffResult is the review of a change of sops files and .sops.yaml.
 type DiffResult struct {
-	Range   Range        `json:"-"`
-	Base    string       `json:"base"`
-	Head    string       `json:"head"` // "" for the work tree
-	Label   string       `json:"range"`
-	Access  []Access     `json:"access"`
-	Files   []FileDiff   `json:"files"`
-	Configs []ConfigDiff `json:"configs"`
+	Range   Range             `json:"-"`
+	Base    string            `json:"base"`
+	Head    string            `json:"head"` // "" for the work tree
+	Label   string            `json:"range"`
+	Access  []RecipientAccess `json:"access"`
+	Files   []FileDiff        `json:"files"`
+	Configs []ConfigDiff      `json:"configs"`
 }
 
 // Gained reports whether some recipient can now read a file of the base it
@@ -257,11 +256,11 @@ func Diff(r *Repo, rg Range) (*DiffResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	access := map[recipients.Key]*Access{}
-	acc := func(k recipients.Key) *Access {
+	access := map[recipients.Key]*RecipientAccess{}
+	acc := func(k recipients.Key) *RecipientAccess {
 		a := access[k]
 		if a == nil {
-			a = &Access{Recipient: Recipient{Name: names.Name(k), Key: k}}
+			a = &RecipientAccess{Recipient: Recipient{Name: names.Name(k), Key: k}}
 			access[k] = a
 		}
 		return a
@@ -344,7 +343,7 @@ func (n *Namer) recipientsOf(keys []recipients.Key) []Recipient {
 	return out
 }
 
-func diffFile(r *Repo, rg Range, c Change, names *Namer, acc func(recipients.Key) *Access) (FileDiff, bool) {
+func diffFile(r *Repo, rg Range, c Change, names *Namer, acc func(recipients.Key) *RecipientAccess) (FileDiff, bool) {
 	oldPath := c.Path
 	if c.OldPath != "" {
 		oldPath = c.OldPath
@@ -394,7 +393,7 @@ func diffFile(r *Repo, rg Range, c Change, names *Namer, acc func(recipients.Key
 			a := acc(k)
 			a.NewFiles = append(a.NewFiles, fd.Path)
 		}
-		fd.NewThreshold = rekey.EffectiveThreshold(cur.f.ShamirThreshold, len(cur.f.Groups))
+		fd.NewThreshold = EffectiveThreshold(cur.f.ShamirThreshold, len(cur.f.Groups))
 		return fd, true
 	case "deleted", "decrypted":
 		return fd, true
@@ -427,8 +426,8 @@ func diffFile(r *Repo, rg Range, c Change, names *Namer, acc func(recipients.Key
 			fd.Groups = append(fd.Groups, gc)
 		}
 	}
-	fd.OldThreshold = rekey.EffectiveThreshold(of.ShamirThreshold, len(of.Groups))
-	fd.NewThreshold = rekey.EffectiveThreshold(nf.ShamirThreshold, len(nf.Groups))
+	fd.OldThreshold = EffectiveThreshold(of.ShamirThreshold, len(of.Groups))
+	fd.NewThreshold = EffectiveThreshold(nf.ShamirThreshold, len(nf.Groups))
 
 	ov, err1 := sopsfile.Values(of, old.data)
 	nv, err2 := sopsfile.Values(nf, cur.data)
@@ -493,7 +492,7 @@ func diffFile(r *Repo, rg Range, c Change, names *Namer, acc func(recipients.Key
 	return fd, true
 }
 
-func ruleKeys(rule *recipients.Rule) map[recipients.Key]bool {
+func ruleKeySet(rule *recipients.Rule) map[recipients.Key]bool {
 	m := map[recipients.Key]bool{}
 	if rule == nil {
 		return m
@@ -593,11 +592,11 @@ func diffConfig(r *Repo, rg Range, c Change, names *Namer) (*ConfigDiff, error) 
 			ok = map[recipients.Key]bool{}
 		} else {
 			used[match] = true
-			ok = ruleKeys(oldRules[match])
-			rd.OldThreshold = rekey.EffectiveThreshold(oldRules[match].ShamirThreshold, len(oldRules[match].Groups))
+			ok = ruleKeySet(oldRules[match])
+			rd.OldThreshold = EffectiveThreshold(oldRules[match].ShamirThreshold, len(oldRules[match].Groups))
 		}
-		nk := ruleKeys(nr)
-		rd.NewThreshold = rekey.EffectiveThreshold(nr.ShamirThreshold, len(nr.Groups))
+		nk := ruleKeySet(nr)
+		rd.NewThreshold = EffectiveThreshold(nr.ShamirThreshold, len(nr.Groups))
 		if match < 0 {
 			rd.OldThreshold = 0
 		}
@@ -611,7 +610,7 @@ func diffConfig(r *Repo, rg Range, c Change, names *Namer) (*ConfigDiff, error) 
 	for i, or := range oldRules {
 		if !used[i] {
 			cd.Rules = append(cd.Rules, RuleDiff{Rule: or.Index + 1, Regex: or.PathRegex, Status: "removed",
-				Gained: []Recipient{}, Lost: names.recipientsOf(sortedKeys(ruleKeys(or)))})
+				Gained: []Recipient{}, Lost: names.recipientsOf(sortedKeys(ruleKeySet(or)))})
 		}
 	}
 	if newCfg != nil {
@@ -680,7 +679,7 @@ func configDrift(r *Repo, rg Range, cfgPath string, oldCfg, newCfg *recipients.C
 		if !ok || s.f == nil {
 			continue
 		}
-		diffs := rekey.DiffGroups(nr.Groups, s.f.Groups)
+		diffs := DiffGroups(nr.Groups, s.f.Groups)
 		if len(diffs) == 0 {
 			continue
 		}

@@ -15,7 +15,7 @@ func labels(rs []Recipient) []string {
 	return out
 }
 
-func plural(n int, one, many string) string {
+func nPlural(n int, one, many string) string {
 	if n == 1 {
 		return fmt.Sprintf("%d %s", n, one)
 	}
@@ -23,20 +23,20 @@ func plural(n int, one, many string) string {
 }
 
 // headline is the per-recipient summary line ("newhost gains 12 files").
-func (a Access) headline() string {
+func (a RecipientAccess) headline() string {
 	var parts []string
 	if n := len(a.Gains); n > 0 {
-		parts = append(parts, "gains "+plural(n, "file", "files"))
+		parts = append(parts, "gains "+nPlural(n, "file", "files"))
 	}
 	if n := len(a.Loses); n > 0 {
-		s := "loses " + plural(n, "file", "files")
+		s := "loses " + nPlural(n, "file", "files")
 		if k := len(a.LosesKept); k > 0 {
 			s += fmt.Sprintf(" (%d without rotation: it keeps their data key)", k)
 		}
 		parts = append(parts, s)
 	}
 	if n := len(a.NewFiles); n > 0 {
-		parts = append(parts, "reads "+plural(n, "new file", "new files"))
+		parts = append(parts, "reads "+nPlural(n, "new file", "new files"))
 	}
 	return a.Recipient.Label() + " " + strings.Join(parts, ", ")
 }
@@ -156,8 +156,8 @@ func (d *DiffResult) summary() string {
 	if d.Empty() {
 		return "no sops file or .sops.yaml changed"
 	}
-	return fmt.Sprintf("%s, %s changed", plural(len(d.Files), "sops file", "sops files"),
-		plural(len(d.Configs), ".sops.yaml", ".sops.yaml files"))
+	return fmt.Sprintf("%s, %s changed", nPlural(len(d.Files), "sops file", "sops files"),
+		nPlural(len(d.Configs), ".sops.yaml", ".sops.yaml files"))
 }
 
 func (d *DiffResult) headLabel() string {
@@ -220,7 +220,7 @@ func WriteDiffMarkdown(w io.Writer, d *DiffResult) error {
 	if len(d.Access) > 0 {
 		b.WriteString("\n#### Access\n\n")
 		for _, a := range d.Access {
-			fmt.Fprintf(&b, "- **%s** %s\n", mdEscape(a.Recipient.Label()), strings.TrimPrefix(a.headline(), a.Recipient.Label()+" "))
+			fmt.Fprintf(&b, "- **%s** %s\n", mdText(a.Recipient.Label()), strings.TrimPrefix(a.headline(), a.Recipient.Label()+" "))
 			for _, p := range a.Gains {
 				fmt.Fprintf(&b, "  - gains `%s`\n", p)
 			}
@@ -248,17 +248,17 @@ func WriteDiffMarkdown(w io.Writer, d *DiffResult) error {
 	for _, c := range d.Configs {
 		fmt.Fprintf(&b, "\n#### `%s`: %s\n\n", c.Path, c.Status)
 		if c.Problem != "" {
-			fmt.Fprintf(&b, "- cannot read: %s\n", mdEscape(c.Problem))
+			fmt.Fprintf(&b, "- cannot read: %s\n", mdText(c.Problem))
 		}
 		for _, r := range c.Rules {
 			re := "every file"
 			if r.Regex != "" {
 				re = "`" + strings.ReplaceAll(r.Regex, "`", "'") + "`"
 			}
-			fmt.Fprintf(&b, "- rule %d (%s): %s\n", r.Rule, re, mdEscape(r.details()))
+			fmt.Fprintf(&b, "- rule %d (%s): %s\n", r.Rule, re, mdText(r.details()))
 		}
 		for _, dr := range c.Drift {
-			fmt.Fprintf(&b, "- `%s`: %s\n", dr.Path, mdEscape(dr.details()))
+			fmt.Fprintf(&b, "- `%s`: %s\n", dr.Path, mdText(dr.details()))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -267,7 +267,7 @@ func WriteDiffMarkdown(w io.Writer, d *DiffResult) error {
 
 var mdReplacer = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "<", "&lt;", ">", "&gt;", "|", `\|`)
 
-func mdEscape(s string) string { return mdReplacer.Replace(s) }
+func mdText(s string) string { return mdReplacer.Replace(s) }
 
 // mdCode writes s as a code span (names of values, which may hold any
 // character Markdown would interpret).
@@ -286,7 +286,7 @@ func mdCode(s string) string {
 func WriteDiffJSON(w io.Writer, d *DiffResult) error {
 	out := *d
 	if out.Access == nil {
-		out.Access = []Access{}
+		out.Access = []RecipientAccess{}
 	}
 	if out.Files == nil {
 		out.Files = []FileDiff{}
@@ -352,11 +352,3 @@ func WriteDiffGitHub(w io.Writer, d *DiffResult) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
-
-var (
-	ghDataReplacer     = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
-	ghPropertyReplacer = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
-)
-
-func ghData(s string) string     { return ghDataReplacer.Replace(s) }
-func ghProperty(s string) string { return ghPropertyReplacer.Replace(s) }

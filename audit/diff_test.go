@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-func accessOf(d *DiffResult, name string) *Access {
+func accessOf(d *DiffResult, name string) *RecipientAccess {
 	for i := range d.Access {
 		if d.Access[i].Recipient.Name == name {
 			return &d.Access[i]

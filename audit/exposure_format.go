@@ -26,23 +26,23 @@ func WriteExposureText(w io.Writer, res *ExposureResult) error {
 	var b strings.Builder
 	var ks []string
 	for _, k := range res.Keys {
-		ks = append(ks, string(k.Key.Type)+":"+ShortKey(k.Key))
+		ks = append(ks, string(k.Key.Type)+":"+keyLabel(k.Key))
 	}
 	fmt.Fprintf(&b, "%s (%s): %s readable in %s walked\n", res.Query, strings.Join(ks, ", "),
-		plural(len(res.Files), "file", "files"), plural(res.Commits, "commit", "commits"))
+		nPlural(len(res.Files), "file", "files"), nPlural(res.Commits, "commit", "commits"))
 	if res.Keyless {
 		b.WriteString("keyless: where the data key was rotated, whether a value changed is unknown (load an identity to compare)\n")
 	}
 	for _, fe := range res.Files {
 		fmt.Fprintf(&b, "\n%s\n", fe.Path)
-		fmt.Fprintf(&b, "  readable in %s: %s (%s) .. %s (%s)\n", plural(fe.Revisions, "revision", "revisions"),
+		fmt.Fprintf(&b, "  readable in %s: %s (%s) .. %s (%s)\n", nPlural(fe.Revisions, "revision", "revisions"),
 			short(fe.First.Commit), fe.First.Date, short(fe.Last.Commit), fe.Last.Date)
 		fmt.Fprintf(&b, "  now: %s\n", fe.currentText())
 		for _, s := range fe.Secrets {
 			fmt.Fprintf(&b, "  %-13s  %s\n", s.Status, s.Name)
 		}
 	}
-	fmt.Fprintf(&b, "\n%s still exposed", plural(res.StillExposed, "secret", "secrets"))
+	fmt.Fprintf(&b, "\n%s still exposed", nPlural(res.StillExposed, "secret", "secrets"))
 	var per []string
 	for _, fe := range res.Files {
 		if fe.StillExposed > 0 {

@@ -16,9 +16,9 @@ func Digest(s string) string {
 	return hex.EncodeToString(sum[:5])
 }
 
-// ShortKey shortens a key identifier for display: "age1abcdefgh…wxyz",
+// keyLabel shortens a key identifier for display: "age1abcdefgh…wxyz",
 // the last path segment of a cloud key, the fingerprint end of PGP.
-func ShortKey(k recipients.Key) string {
+func keyLabel(k recipients.Key) string {
 	id := k.ID
 	switch k.Type {
 	case recipients.TypeAge:
@@ -84,5 +84,5 @@ func (n *Namer) Label(k recipients.Key) string {
 	if name := n.Name(k); name != "" {
 		return name
 	}
-	return string(k.Type) + ":" + ShortKey(k)
+	return string(k.Type) + ":" + keyLabel(k)
 }

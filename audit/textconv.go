@@ -102,7 +102,7 @@ func writeSummary(b *bytes.Buffer, f *sopsfile.File, names *Namer) {
 			if label == "" {
 				label = "-"
 			}
-			rows = append(rows, row{label, string(s.Key.Type), ShortKey(s.Key), Digest(s.Enc)})
+			rows = append(rows, row{label, string(s.Key.Type), keyLabel(s.Key), Digest(s.Enc)})
 		}
 		sort.Slice(rows, func(i, j int) bool {
 			if rows[i].typ != rows[j].typ {

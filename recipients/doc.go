@@ -4,5 +4,5 @@
 // its minimal-diff editor.
 //
 // The package never prints, prompts, colours or exits: it returns errors and
-// values, and the command line in internal/cli talks to the person.
+// values, and the command line in cmd/sopsfleet/internal/cli talks to the person.
 package recipients

@@ -6,6 +6,8 @@ package rekey
 // files, then .sops.yaml last).
 
 import (
+	"github.com/sopsfleet/sopsfleet/audit"
+
 	"bytes"
 	"context"
 	"errors"
@@ -399,8 +401,8 @@ func keepPlan(f *sopsfile.File, removed map[recipients.Key]bool) (*Plan, error) 
 			return nil, fmt.Errorf("the removed key %s is the only member of %s, so it cannot be removed from this file: add another recipient to the file first", strings.Join(gone, ", "), what)
 		}
 	}
-	th := EffectiveThreshold(f.ShamirThreshold, len(f.Groups))
-	p := &Plan{File: f, Wanted: wanted, Diffs: DiffGroups(wanted, f.Groups), ThresholdFrom: th, ThresholdTo: th}
+	th := audit.EffectiveThreshold(f.ShamirThreshold, len(f.Groups))
+	p := &Plan{File: f, Wanted: wanted, Diffs: audit.DiffGroups(wanted, f.Groups), ThresholdFrom: th, ThresholdTo: th}
 	switch {
 	case len(p.Diffs) == 0:
 		p.Action = ActionNone
@@ -771,7 +773,7 @@ func sameWanted(a, b *recipients.Rule) bool {
 	if len(a.Groups) != len(b.Groups) {
 		return false
 	}
-	if EffectiveThreshold(a.ShamirThreshold, len(a.Groups)) != EffectiveThreshold(b.ShamirThreshold, len(b.Groups)) {
+	if audit.EffectiveThreshold(a.ShamirThreshold, len(a.Groups)) != audit.EffectiveThreshold(b.ShamirThreshold, len(b.Groups)) {
 		return false
 	}
 	for i := range a.Groups {

@@ -1,9 +1,11 @@
-// Package rekey compares what sops files are encrypted to with what
-// .sops.yaml asks for, and acts on it: plans, minimal-churn rewrap, data-key
-// rotation, and the read-only check and report.
+// Package rekey is everything in sopsfleet that writes: the plans, the
+// minimal-churn rewrap, data-key rotation, and changes of .sops.yaml carried
+// out over every file they affect. The read-only side — check, report, lint,
+// diff and exposure — is package [audit], which this package plans from
+// ([audit.DiffGroups]); identities are loaded by [recipients.LoadIdentities].
 //
 // The package never prints, prompts or exits; progress reaches the command
-// line through callbacks.
+// line through callbacks. Every write goes through internal/atomicfile.
 //
 // # Updating keys
 //
@@ -12,11 +14,9 @@
 // entries spliced in, removed ones cut out, everything else byte-identical),
 // a Shamir re-split (several key groups), or a rotation. [Run] carries plans
 // out over many files with a worker pool: data keys are opened once per file
-// with identities loaded once per run ([LoadIdentities], the sources and
-// order of sops v3.13 plus -i files), writes are atomic and refuse files
+// with identities loaded once per run, writes are atomic and refuse files
 // changed on disk, and a failing file never stops the others.
-package rekey
-
+//
 // # Changing .sops.yaml
 //
 // A change of recipients — onboarding a host, retiring one — is one
@@ -39,3 +39,4 @@ package rekey
 //     again after any interruption finishes it ([ApplyError]).
 //
 // See the examples of [PlanChange].
+package rekey

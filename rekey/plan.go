@@ -1,6 +1,8 @@
 package rekey
 
 import (
+	"github.com/sopsfleet/sopsfleet/audit"
+
 	"errors"
 	"fmt"
 
@@ -44,8 +46,8 @@ type Plan struct {
 	Rule *recipients.Rule
 	// Wanted are the rule's key groups.
 	Wanted []recipients.Group
-	// Diffs are the groups that differ (see [DiffGroups]).
-	Diffs []GroupDiff
+	// Diffs are the groups that differ (see [audit.DiffGroups]).
+	Diffs []audit.GroupDiff
 	// ThresholdFrom and ThresholdTo are the effective Shamir thresholds of
 	// the file and of the rule (0 for one group).
 	ThresholdFrom, ThresholdTo int
@@ -128,9 +130,9 @@ func PlanFile(cfg *recipients.Config, f *sopsfile.File, rotate bool) (*Plan, err
 		File:          f,
 		Rule:          rule,
 		Wanted:        rule.Groups,
-		Diffs:         DiffGroups(rule.Groups, f.Groups),
-		ThresholdFrom: EffectiveThreshold(f.ShamirThreshold, len(f.Groups)),
-		ThresholdTo:   EffectiveThreshold(rule.ShamirThreshold, len(rule.Groups)),
+		Diffs:         audit.DiffGroups(rule.Groups, f.Groups),
+		ThresholdFrom: audit.EffectiveThreshold(f.ShamirThreshold, len(f.Groups)),
+		ThresholdTo:   audit.EffectiveThreshold(rule.ShamirThreshold, len(rule.Groups)),
 	}
 	switch {
 	case rotate:

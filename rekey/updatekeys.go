@@ -1,6 +1,8 @@
 package rekey
 
 import (
+	"github.com/sopsfleet/sopsfleet/audit"
+
 	"context"
 	"errors"
 	"fmt"
@@ -435,10 +437,10 @@ func verifyOutput(path string, out []byte, p *Plan) error {
 	if err != nil {
 		return fmt.Errorf("internal error: the updated file does not parse: %v", err)
 	}
-	if d := DiffGroups(p.Wanted, f.Groups); len(d) > 0 {
+	if d := audit.DiffGroups(p.Wanted, f.Groups); len(d) > 0 {
 		return fmt.Errorf("internal error: the updated file does not have the wanted recipients")
 	}
-	if got := EffectiveThreshold(f.ShamirThreshold, len(f.Groups)); got != p.ThresholdTo {
+	if got := audit.EffectiveThreshold(f.ShamirThreshold, len(f.Groups)); got != p.ThresholdTo {
 		return fmt.Errorf("internal error: the updated file has shamir_threshold %d, want %d", got, p.ThresholdTo)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/sopsfleet/sopsfleet/audit"
 	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
@@ -40,8 +41,8 @@ func rotateSelect(op *sopsfile.Opener, f *sopsfile.File, data, key []byte, rs []
 	if err != nil {
 		return nil, fmt.Errorf("internal error: the re-encrypted file does not parse: %v", err)
 	}
-	got, _ := FileSelector(nf)
-	want, _ := RuleSelector(p.Rule)
+	got, _ := audit.FileSelector(nf)
+	want, _ := audit.RuleSelector(p.Rule)
 	if !got.Equal(want) {
 		return nil, fmt.Errorf("internal error: the re-encrypted file has %s, want %s", got, want)
 	}

@@ -4,7 +4,7 @@ package main
 import (
 	"os"
 
-	"github.com/sopsfleet/sopsfleet/internal/cli"
+	"github.com/sopsfleet/sopsfleet/cmd/sopsfleet/internal/cli"
 )
 
 func main() {

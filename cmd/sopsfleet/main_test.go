@@ -12,7 +12,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/sopsfleet/sopsfleet/internal/cli"
+	"github.com/sopsfleet/sopsfleet/cmd/sopsfleet/internal/cli"
 	"github.com/sopsfleet/sopsfleet/internal/testsops"
 )
 

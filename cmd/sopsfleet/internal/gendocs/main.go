@@ -23,7 +23,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/sopsfleet/sopsfleet/internal/cli"
+	"github.com/sopsfleet/sopsfleet/cmd/sopsfleet/internal/cli"
 	"github.com/sopsfleet/sopsfleet/internal/version"
 )
 

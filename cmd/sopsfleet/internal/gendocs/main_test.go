@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sopsfleet/sopsfleet/internal/cli"
+	"github.com/sopsfleet/sopsfleet/cmd/sopsfleet/internal/cli"
 )
 
 // env returns a getenv that knows only SOURCE_DATE_EPOCH (unset when epoch
