@@ -52,7 +52,7 @@ import (
 // FileName is the policy's file name, next to .sops.yaml.
 const FileName = ".sopsfleet.yaml"
 
-// Codes of violations, one per kind of rule (rekey reports them as the
+// Codes of violations, one per kind of rule (audit reports them as the
 // finding codes of the same names).
 const (
 	CodeRequire  = "policy-require"
