@@ -68,6 +68,9 @@ type Options struct {
 	ConfigPath string
 	// Rotate gives every file a new data key.
 	Rotate bool
+	// ApplySelector, with Rotate, also re-encrypts each file's values under
+	// its rule's encryption selector (the fix of selector-drift).
+	ApplySelector bool
 	// DryRun plans only: nothing is decrypted, nothing written.
 	DryRun bool
 	// Verify checks that every change can be made (the data key opens where
@@ -518,6 +521,9 @@ func (e *engine) apply(p *Plan, data, key []byte) ([]byte, error) {
 		rs, err := sopsfile.ResolveRecipients(wantedKeys(p.Wanted), e.opts.ConfigPath, f.Path, f, data)
 		if err != nil {
 			return nil, err
+		}
+		if p.Action == ActionRotate && e.opts.ApplySelector {
+			return rotateSelect(op, f, data, key, rs, p, e.opts.ConfigPath)
 		}
 		if p.Action == ActionRotate {
 			return op.Rotate(f, data, key, rs, p.ThresholdTo, e.opts.ConfigPath)

@@ -31,6 +31,9 @@ type updatekeysOptions struct {
 	JSON       bool
 	Verbose    bool
 	Jobs       int
+
+	// ApplySelector: with --rotate, re-encrypt under the rule's selector.
+	ApplySelector bool
 }
 
 func newUpdatekeysCmd(g *globalOptions) *cobra.Command {
@@ -89,6 +92,7 @@ file; -q: failed files only); --json prints it as JSON.`,
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.Identities, "identity", "i", nil, "age identity file or SSH private key to open files with (repeatable)")
 	f.BoolVar(&o.Rotate, "rotate", false, "give every file a new data key (all values re-encrypted)")
+	f.BoolVar(&o.ApplySelector, "apply-selector", false, "with --rotate: re-encrypt values under the rule's encrypted_regex/suffix selector (fixes selector-drift)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the plan only: decrypt nothing, write nothing")
 	f.BoolVar(&o.JSON, "json", false, "print the summary as JSON")
 	f.IntVarP(&o.Jobs, "jobs", "j", 0, "number of files to work on at once (0: one per CPU)")
@@ -97,6 +101,9 @@ file; -q: failed files only); --json prints it as JSON.`,
 
 func runUpdatekeys(o *updatekeysOptions) error {
 	g := o.g
+	if o.ApplySelector && !o.Rotate {
+		return usageErrorf("--apply-selector needs --rotate: a new selector re-encrypts every value with a new data key")
+	}
 	// -v/--verbose is the global flag: it also lists unchanged files,
 	// ignored files and identity sources here.
 	o.Verbose = o.Verbose || g.IO.Verbose
@@ -146,6 +153,7 @@ func runUpdatekeys(o *updatekeysOptions) error {
 		Jobs:       o.Jobs,
 		Progress:   func(done, total int, r *rekey.Result) { bar.SetOf(done, total) },
 	}
+	opts.ApplySelector = o.ApplySelector
 	if ids != nil {
 		opts.Opener = ids.opener
 	}
