@@ -83,6 +83,7 @@ Exit status: 0 no errors (warnings allowed unless --strict), 1 findings,
 }
 
 func runCheck(opts *checkOptions) error {
+	defer tuneGC(opts.g.IO.Getenv)()
 	format, err := withJSON(opts.JSON, opts.Format)
 	if err != nil {
 		return err

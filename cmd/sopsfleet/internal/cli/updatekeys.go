@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -167,13 +166,7 @@ func runUpdatekeys(o *updatekeysOptions) error {
 		<-ctx.Done()
 		stop()
 	}()
-	// A run makes much short-lived garbage (parsing, age, edits): collecting
-	// less often saves CPU time, unless GOGC says otherwise. Files are
-	// worked on as they are found and let go when done, so the live heap
-	// stays small.
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(400))
-	}
+	defer tuneGC(g.IO.Getenv)()
 	// A symbolic link to a file outside the repository is never written
 	// through: a one-line link in a pull request must not make updatekeys
 	// re-encrypt a file elsewhere on the machine.
