@@ -115,8 +115,12 @@ func run(sopsfleetBin, sopsBin string, nFiles, nHosts, runs int, keep bool, case
 		return err
 	}
 	printMachine()
-	fmt.Printf("fleet: %d hosts, %d admins, %d files (%d under common/, %d per host), formats yaml/json/env/ini/bin\n\n",
-		nHosts, len(fl.admins), len(fl.files), fl.nCommon, fl.hostFiles)
+	formats := "yaml/json/env/ini/bin"
+	if onlyText {
+		formats = "yaml/json/env/ini"
+	}
+	fmt.Printf("fleet: %d hosts, %d admins, %d files (%d under common/, %d per host), formats %s\n\n",
+		nHosts, len(fl.admins), len(fl.files), fl.nCommon, fl.hostFiles, formats)
 
 	type benchCase struct {
 		id, title string
