@@ -2,6 +2,7 @@ package rekey
 
 import (
 	"crypto/sha256"
+	"path/filepath"
 
 	"github.com/sopsfleet/sopsfleet/audit"
 
@@ -138,6 +139,12 @@ type TreeRun struct {
 	Tree *sopsfile.Tree
 	// Syncs is how many fsyncs (of files and folders) the writes took.
 	Syncs int
+	// ReadOnly are the rewritten files whose owner has no write bit: they
+	// are replaced anyway (keeping their mode), and the caller should say so.
+	ReadOnly []string
+	// Leftovers are temporary files of an earlier, killed run that were
+	// removed before writing.
+	Leftovers []string
 }
 
 // RunTree walks roots as [sopsfile.WalkParsedTree] does and updates every
@@ -197,6 +204,16 @@ func RunTree(ctx context.Context, roots []string, walk sopsfile.DiscoverOptions,
 			run.Ignored = append(run.Ignored, ignored[i])
 		}
 	}
+	// Temporary files a killed run left in the tree go before this run
+	// writes (never those of a run still going: see CleanLeftovers).
+	var dirs []string
+	for _, t := range tree.Temps {
+		dirs = append(dirs, filepath.Dir(t))
+	}
+	if len(dirs) > 0 && !opts.DryRun {
+		run.Leftovers, _ = atomicfile.CleanLeftovers(dirs...)
+	}
+	run.ReadOnly = e.staged.ReadOnly()
 	e.commit(ctx, run.Results)
 	run.Syncs = e.staged.Syncs()
 	return run, nil
