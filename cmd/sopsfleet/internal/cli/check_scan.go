@@ -30,6 +30,16 @@ type scanned struct {
 // (exit 2); with badRegexFails, so is an invalid path_regex (report cannot
 // say which rule a file has; check reports it as a finding instead).
 func scanRepo(g *globalOptions, paths []string, plaintext, badRegexFails bool) (*scanned, error) {
+	sc, err := loadScanConfig(g, badRegexFails)
+	if err != nil {
+		return nil, err
+	}
+	return sc.scan(paths, plaintext)
+}
+
+// loadScanConfig is the first half of scanRepo: it loads and vets the
+// config, reading nothing else.
+func loadScanConfig(g *globalOptions, badRegexFails bool) (*scanned, error) {
 	cfgPath, err := g.ConfigPath()
 	if err != nil {
 		return nil, usageErr(err)
@@ -56,6 +66,15 @@ func scanRepo(g *globalOptions, paths []string, plaintext, badRegexFails bool) (
 			}
 		}
 	}
+	return &scanned{Config: cfg, ConfigShown: shown}, nil
+}
+
+// scan is the second half of scanRepo: it scans paths (default: the
+// config's folder) and sets sc.Result.
+func (sc *scanned) scan(paths []string, plaintext bool) (*scanned, error) {
+	cfg, cfgPath := sc.Config, sc.Config.Path
+	cwd, _ := os.Getwd()
+	display := func(abs string) string { return displayPath(cwd, abs) }
 	for _, p := range paths {
 		if _, err := os.Stat(p); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
@@ -81,7 +100,8 @@ func scanRepo(g *globalOptions, paths []string, plaintext, badRegexFails bool) (
 	if err != nil {
 		return nil, failErr(err)
 	}
-	return &scanned{Config: cfg, ConfigShown: shown, Result: res}, nil
+	sc.Result = res
+	return sc, nil
 }
 
 // notSopsConfig reports a --config that names something other than a
