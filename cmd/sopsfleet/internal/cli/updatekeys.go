@@ -106,17 +106,16 @@ func runUpdatekeys(o *updatekeysOptions) error {
 	if o.Jobs == 0 {
 		o.Jobs = runtime.NumCPU()
 	}
-	configPath, err := g.ConfigPath()
+	// Each file is governed by the nearest .sops.yaml at or above its
+	// folder, unless --config or SOPS_CONFIG names one for all.
+	tc, err := g.treeConfigs(recipients.LoadConfig)
 	if err != nil {
 		return usageErr(err)
 	}
-	cfg, err := recipients.LoadConfig(configPath)
-	if err != nil {
-		return usageErr(err)
-	}
+	configPath, cfg := tc.Path, tc.Config
 	roots := o.Paths
 	if len(roots) == 0 {
-		roots = []string{filepath.Dir(configPath)}
+		roots = []string{tc.DefaultRoot()}
 	}
 	for _, r := range roots {
 		if _, err := os.Stat(r); err != nil {
@@ -126,7 +125,7 @@ func runUpdatekeys(o *updatekeysOptions) error {
 	// A symbolic link to a file outside the repository is never written
 	// through: a one-line link in a pull request must not make updatekeys
 	// re-encrypt a file elsewhere on the machine.
-	treeRoot := sopsfile.TreeRoot(filepath.Dir(configPath))
+	treeRoot := sopsfile.TreeRoot(tc.DefaultRoot())
 	d, err := sopsfile.DiscoverTree(roots, sopsfile.DiscoverOptions{Jobs: o.Jobs, Root: treeRoot})
 	if err != nil {
 		return failErr(err)
@@ -172,6 +171,7 @@ func runUpdatekeys(o *updatekeysOptions) error {
 	opts := rekey.Options{
 		Config:     cfg,
 		ConfigPath: configPath,
+		Configs:    tc.PerFile(),
 		Rotate:     o.Rotate,
 		DryRun:     o.DryRun,
 		Jobs:       o.Jobs,
@@ -466,7 +466,7 @@ func ukPlural(n int, one, many string) string {
 
 // updatekeysJSON is the --json output.
 type updatekeysJSON struct {
-	Config string         `json:"config"`
+	Config string         `json:"config"` // found from the working directory, or --config
 	DryRun bool           `json:"dry_run"`
 	Rotate bool           `json:"rotate"`
 	Files  []rekey.Result `json:"files"`
@@ -475,8 +475,11 @@ type updatekeysJSON struct {
 
 func writeUpdatekeysJSON(g *globalOptions, configPath string, o *updatekeysOptions, results []rekey.Result) error {
 	t := rekey.Totals(results)
+	if configPath != "" {
+		configPath = ukDisplayPath(configPath)
+	}
 	out := updatekeysJSON{
-		Config: ukDisplayPath(configPath),
+		Config: configPath,
 		DryRun: o.DryRun,
 		Rotate: o.Rotate,
 		Files:  make([]rekey.Result, len(results)),
@@ -490,6 +493,9 @@ func writeUpdatekeysJSON(g *globalOptions, configPath string, o *updatekeysOptio
 	}
 	for i, r := range results {
 		r.Path = ukDisplayPath(r.Path)
+		if r.Config != "" {
+			r.Config = ukDisplayPath(r.Config)
+		}
 		out.Files[i] = r
 	}
 	enc := json.NewEncoder(g.IO.Out)
