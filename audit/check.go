@@ -43,6 +43,7 @@ type Code string
 // bad-recipient, duplicate-recipient, unused-anchor, unreachable-rule,
 // bad-regex, unknown-key, unknown-top-level, no-threshold, ssh-recipient,
 // sops-yml, empty-group, ignored-flat-keys, bad-settings, no-creation-rules.
+// Between configs: nested-config.
 const (
 	CodeDrift             Code = "drift"
 	CodeThreshold         Code = "threshold"
@@ -69,6 +70,7 @@ const (
 	CodeIgnoredFlatFields Code = "ignored-flat-keys"
 	CodeBadSettings       Code = "bad-settings"
 	CodeNoCreationRules   Code = "no-creation-rules"
+	CodeNestedConfig      Code = "nested-config"
 )
 
 // CodeInfo describes a finding code: its default severity and a short
@@ -106,6 +108,7 @@ var Codes = []CodeInfo{
 	{CodeIgnoredFlatFields, SeverityWarning, "flat recipient fields next to key_groups are ignored by sops"},
 	{CodeBadSettings, SeverityError, "a creation rule sets more than one of the encrypted/unencrypted suffix or regex keys"},
 	{CodeNoCreationRules, SeverityError, ".sops.yaml has no creation_rules: sops acts as if it did not exist"},
+	{CodeNestedConfig, SeverityWarning, "sops run from the repository root would encrypt a file under a nested .sops.yaml to other recipients"},
 }
 
 // InfoOf returns the description of code.
@@ -126,6 +129,9 @@ type Finding struct {
 	Line     int    // 0 when unknown
 	Message  string // one line, no secret values
 	Hint     string // one line: how to fix it
+	// Config is the display path of the .sops.yaml that governs File, set
+	// for file findings when the scan met more than one config.
+	Config string
 }
 
 // ScanOptions say what to scan.
@@ -149,6 +155,21 @@ type ScanOptions struct {
 	// skipped (ScanResult.SkippedLinks). "": sopsfile.TreeRoot of the
 	// config's folder (the git top level, else that folder).
 	Root string
+	// Configs, if set, gives each file the config that governs it (the
+	// nearest .sops.yaml at or above its folder); Config is then the
+	// config found from the working directory, nil when there is none
+	// (Paths must then be given).
+	Configs *recipients.ConfigSet
+	// RootConfig is the config sops finds when run from the repository
+	// root: a file governed by another config whose rule there would give
+	// it other recipients is reported (nested-config). Nil: not checked.
+	RootConfig *recipients.Config
+}
+
+// ScanConfig is a .sops.yaml a scan met.
+type ScanConfig struct {
+	Config *recipients.Config
+	Path   string // display path
 }
 
 // FileResult is what Scan learned about one file.
@@ -162,10 +183,19 @@ type FileResult struct {
 	NotEncrypted bool
 	// Explicit is true for a file named on the command line.
 	Explicit bool
+	// Config is the config that governs the file and ConfigPath its
+	// display path; with ConfigErr set instead when none does
+	// (recipients.ErrNoConfigAbove) or it cannot be loaded.
+	Config     *recipients.Config
+	ConfigPath string
+	ConfigErr  error
 	// Rule is the creation rule for the file; nil with RuleErr set when no
 	// rule matches (recipients.ErrNoRule).
 	Rule    *recipients.Rule
 	RuleErr error
+	// RootRule is the rule of ScanOptions.RootConfig for a file governed by
+	// another config, set only when its recipients differ from Rule's.
+	RootRule *recipients.Rule
 	// Diffs are the differing key groups (nil: recipients match).
 	Diffs []GroupDiff
 	// Threshold and WantedThreshold are the effective Shamir thresholds
@@ -186,7 +216,12 @@ func (r *FileResult) Encrypted() bool { return r.File != nil }
 // is not encrypted but a creation rule selects, every unreadable file.
 type ScanResult struct {
 	Config *recipients.Config
-	Files  []*FileResult // sorted by display path
+	// Configs are every config the scan met, Config first; RootConfig
+	// (and its display path) is ScanOptions.RootConfig.
+	Configs        []ScanConfig
+	RootConfig     *recipients.Config
+	RootConfigPath string
+	Files          []*FileResult // sorted by display path
 	// SopsYml are .sops.yml files met while walking (ignored by sops).
 	SopsYml []string
 	// Scanned counts every file looked at.
@@ -211,7 +246,14 @@ func Scan(opts ScanOptions) (*ScanResult, error) {
 	}
 	roots := opts.Paths
 	if len(roots) == 0 {
+		if cfg == nil {
+			return nil, errors.New("no config and no path to scan")
+		}
 		roots = []string{cfg.Dir}
+	}
+	set := opts.Configs
+	if set == nil {
+		set = recipients.FixedConfigSet(cfg)
 	}
 	explicit := map[string]bool{}
 	for _, p := range roots {
@@ -224,15 +266,18 @@ func Scan(opts ScanOptions) (*ScanResult, error) {
 		}
 	}
 	root := opts.Root
-	if root == "" && cfg.Dir != "" {
+	if root == "" && cfg != nil && cfg.Dir != "" {
 		root = sopsfile.TreeRoot(cfg.Dir)
 	}
-	res := &ScanResult{Config: cfg, Root: root}
+	res := &ScanResult{Config: cfg, Root: root, RootConfig: opts.RootConfig}
+	if opts.RootConfig != nil {
+		res.RootConfigPath = display(absPath(opts.RootConfig.Path))
+	}
 	configAbs := ""
-	if cfg.Path != "" {
+	if cfg != nil && cfg.Path != "" {
 		configAbs = absPath(cfg.Path)
 	}
-	if cfg.Dir != "" {
+	if cfg != nil && cfg.Dir != "" {
 		yml := filepath.Join(cfg.Dir, ".sops.yml")
 		if _, err := os.Stat(yml); err == nil {
 			res.SopsYml = append(res.SopsYml, display(yml))
@@ -254,10 +299,25 @@ func Scan(opts ScanOptions) (*ScanResult, error) {
 		paths[i] = a
 		switch {
 		case a == configAbs:
+		case filepath.Base(a) == recipients.ConfigFileName && opts.Configs != nil:
+			// a nested config: linted, not a file to encrypt
 		case filepath.Base(a) == ".sops.yml":
 			sopsYml[i] = true
 		default:
-			results[i] = scanFound(cfg, found, sops, a, display(a), explicit[a], opts.Plaintext)
+			fileCfg, cfgErr := set.For(a)
+			if cfgErr != nil {
+				results[i] = noConfigFound(found, sops, a, display(a), explicit[a], cfgErr)
+				break
+			}
+			r := scanFound(fileCfg, found, sops, a, display(a), explicit[a], opts.Plaintext)
+			if r != nil {
+				r.Config = fileCfg
+				r.ConfigPath = display(absPath(fileCfg.Path))
+				if r.File != nil && opts.RootConfig != nil && fileCfg != opts.RootConfig {
+					r.RootRule = rootRuleDiffers(opts.RootConfig, a, r.Rule)
+				}
+			}
+			results[i] = r
 		}
 	})
 	if err != nil {
@@ -278,6 +338,15 @@ func Scan(opts ScanOptions) (*ScanResult, error) {
 		}
 	}
 	sort.Slice(res.Files, func(i, j int) bool { return res.Files[i].Path < res.Files[j].Path })
+	for _, c := range set.Loaded() {
+		res.Configs = append(res.Configs, ScanConfig{Config: c, Path: display(absPath(c.Path))})
+		if c != cfg && c.Dir != "" {
+			yml := filepath.Join(c.Dir, ".sops.yml")
+			if _, err := os.Stat(yml); err == nil {
+				res.SopsYml = append(res.SopsYml, display(yml))
+			}
+		}
+	}
 	sort.Strings(res.SopsYml)
 	res.SopsYml = compactStrings(res.SopsYml)
 	return res, nil
@@ -353,6 +422,45 @@ func scanFound(cfg *recipients.Config, found sopsfile.Found, sops bool, abs, dis
 	}
 	detach(f)
 	return r
+}
+
+// noConfigFound is the result of a file no config governs: an encrypted
+// (or unreadable) file is reported, any other file is not.
+func noConfigFound(found sopsfile.Found, sops bool, abs, disp string, explicit bool, err error) *FileResult {
+	if !sops {
+		return nil
+	}
+	r := &FileResult{Path: disp, Abs: abs, Explicit: explicit, ConfigErr: err}
+	if found.Err != nil {
+		if errors.Is(found.Err, fs.ErrNotExist) && !explicit {
+			return nil
+		}
+		r.Err = found.Err
+		return r
+	}
+	r.File = found.File
+	checkEncs(r.File)
+	r.Threshold = EffectiveThreshold(r.File.ShamirThreshold, len(r.File.Groups))
+	detach(r.File)
+	return r
+}
+
+// rootRuleDiffers returns the rule root gives the file at abs when its
+// recipients differ from those of rule (the file's own); nil when they are
+// the same, or root has no rule for it (sops then fails loudly).
+func rootRuleDiffers(root *recipients.Config, abs string, rule *recipients.Rule) *recipients.Rule {
+	if rule == nil {
+		return nil
+	}
+	rr, err := root.RuleFor(abs)
+	if err != nil || rr == nil {
+		return nil
+	}
+	if sameGroups(groupSets(rr), groupSets(rule)) && EffectiveThreshold(rr.ShamirThreshold, len(rr.Groups)) ==
+		EffectiveThreshold(rule.ShamirThreshold, len(rule.Groups)) {
+		return nil
+	}
+	return rr
 }
 
 // namedStanzas is groups without the entries that name no key (a malformed
@@ -434,7 +542,16 @@ func specificRule(r *recipients.Rule) bool {
 // Check turns a scan and the config into findings: the config lint first,
 // then the files in path order. configPath is the config's display path.
 func Check(res *ScanResult, configPath string) []Finding {
-	findings := Lint(res.Config, configPath)
+	var findings []Finding
+	if res.Config != nil {
+		findings = Lint(res.Config, configPath)
+	}
+	// Every other config met governs some files: linted too.
+	for _, c := range res.Configs {
+		if c.Config != res.Config {
+			findings = append(findings, Lint(c.Config, c.Path)...)
+		}
+	}
 	for _, p := range res.SopsYml {
 		findings = append(findings, Finding{
 			Severity: SeverityWarning, Code: CodeSopsYml, File: p,
@@ -461,7 +578,20 @@ func Check(res *ScanResult, configPath string) []Finding {
 		})
 	}
 	for _, r := range res.Files {
-		findings = append(findings, fileFindings(res.Config, r)...)
+		cfg := r.Config
+		if cfg == nil {
+			cfg = res.Config
+		}
+		start := len(findings)
+		findings = append(findings, fileFindings(cfg, r)...)
+		if r.RootRule != nil {
+			findings = append(findings, nestedConfigFinding(res, r))
+		}
+		if len(res.Configs) > 1 {
+			for i := start; i < len(findings); i++ {
+				findings[i].Config = r.ConfigPath
+			}
+		}
 	}
 	return findings
 }
@@ -535,13 +665,21 @@ func fileFindings(cfg *recipients.Config, r *FileResult) []Finding {
 		}
 	}
 	// rule and drift
-	if r.RuleErr != nil && !errors.Is(r.RuleErr, recipients.ErrNoRule) {
+	if r.ConfigErr != nil {
+		msg := "no .sops.yaml in its folder or any folder above it: sops run there cannot choose a creation rule"
+		hint := "add a .sops.yaml whose creation rule matches it, or name one with --config"
+		if !errors.Is(r.ConfigErr, recipients.ErrNoConfigAbove) {
+			msg = "the .sops.yaml that governs it cannot be loaded: " + oneLine(r.ConfigErr.Error())
+			hint = "fix that .sops.yaml"
+		}
+		add(SeverityError, CodeNoRule, f.MetadataLine, hint, "%s", msg)
+	} else if r.RuleErr != nil && !errors.Is(r.RuleErr, recipients.ErrNoRule) {
 		add(SeverityError, CodeNoRule, f.MetadataLine, "fix the path_regex reported as bad-regex",
 			"sops cannot choose a creation rule for this file: an invalid path_regex comes before any match")
 	} else if r.RuleErr != nil || r.Rule == nil {
 		add(SeverityError, CodeNoRule, f.MetadataLine,
-			"add a creation rule whose path_regex matches it to .sops.yaml",
-			"no creation rule in .sops.yaml matches this file")
+			"add a creation rule whose path_regex matches it to "+cmp.Or(r.ConfigPath, ".sops.yaml"),
+			"no creation rule in %s matches this file", cmp.Or(r.ConfigPath, ".sops.yaml"))
 	} else {
 		for _, d := range r.Diffs {
 			line := f.MetadataLine
@@ -602,6 +740,19 @@ func fileFindings(cfg *recipients.Config, r *FileResult) []Finding {
 			"value of %q is stored in plaintext; sops cannot decrypt the file", where)
 	}
 	return out
+}
+
+// nestedConfigFinding warns that sops run from the repository root would
+// encrypt r to the recipients of the root config's rule, not to those of
+// the config that governs r.
+func nestedConfigFinding(res *ScanResult, r *FileResult) Finding {
+	dir := filepath.ToSlash(filepath.Dir(r.ConfigPath))
+	return Finding{
+		Severity: SeverityWarning, Code: CodeNestedConfig, File: r.Path, Line: r.File.MetadataLine,
+		Message: fmt.Sprintf("governed by %s (creation rule %d), but sops run from the repository root uses %s, whose creation rule %d gives it other recipients",
+			r.ConfigPath, r.Rule.Index+1, res.RootConfigPath, r.RootRule.Index+1),
+		Hint: fmt.Sprintf("run sops for it from %s, or make creation rule %d of %s skip that folder or match its recipients", dir, r.RootRule.Index+1, res.RootConfigPath),
+	}
 }
 
 // DisplayName is the name a report shows for key: the name the config gives
