@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -746,12 +747,57 @@ func fileFindings(cfg *recipients.Config, r *FileResult) []Finding {
 // encrypt r to the recipients of the root config's rule, not to those of
 // the config that governs r.
 func nestedConfigFinding(res *ScanResult, r *FileResult) Finding {
+	own, root := groupSets(r.Rule), groupSets(r.RootRule)
+	var parts []string
+	name := func(k recipients.Key) string {
+		if n := r.Config.NameOf(k); n != "" {
+			return n
+		}
+		return DisplayName(res.RootConfig, k)
+	}
+	for i := 0; i < max(len(own), len(root)); i++ {
+		var o, rt map[recipients.Key]bool
+		if i < len(own) {
+			o = own[i]
+		}
+		if i < len(root) {
+			rt = root[i]
+		}
+		var without, with []string
+		if i < len(r.Rule.Groups) {
+			for _, m := range r.Rule.Groups[i].Members {
+				if o[m.Key] && !rt[m.Key] && !slices.Contains(without, name(m.Key)) {
+					without = append(without, name(m.Key))
+				}
+			}
+		}
+		if i < len(r.RootRule.Groups) {
+			for _, m := range r.RootRule.Groups[i].Members {
+				if rt[m.Key] && !o[m.Key] && !slices.Contains(with, name(m.Key)) {
+					with = append(with, name(m.Key))
+				}
+			}
+		}
+		where := ""
+		if max(len(own), len(root)) > 1 {
+			where = fmt.Sprintf("key group %d ", i+1)
+		}
+		if len(without) > 0 {
+			parts = append(parts, where+"without "+strings.Join(without, ", "))
+		}
+		if len(with) > 0 {
+			parts = append(parts, where+"with "+strings.Join(with, ", "))
+		}
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "with another shamir_threshold")
+	}
 	dir := filepath.ToSlash(filepath.Dir(r.ConfigPath))
 	return Finding{
 		Severity: SeverityWarning, Code: CodeNestedConfig, File: r.Path, Line: r.File.MetadataLine,
-		Message: fmt.Sprintf("governed by %s (creation rule %d), but sops run from the repository root uses %s, whose creation rule %d gives it other recipients",
-			r.ConfigPath, r.Rule.Index+1, res.RootConfigPath, r.RootRule.Index+1),
-		Hint: fmt.Sprintf("run sops for it from %s, or make creation rule %d of %s skip that folder or match its recipients", dir, r.RootRule.Index+1, res.RootConfigPath),
+		Message: fmt.Sprintf("sops run from the repository root would encrypt it by creation rule %d of %s, %s, not as %s asks",
+			r.RootRule.Index+1, res.RootConfigPath, strings.Join(parts, "; "), r.ConfigPath),
+		Hint: fmt.Sprintf("run sops for it from %s, or make creation rule %d of %s skip that folder", dir, r.RootRule.Index+1, res.RootConfigPath),
 	}
 }
 
