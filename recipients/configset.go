@@ -184,3 +184,12 @@ func absOrSame(p string) string {
 	}
 	return p
 }
+
+// PathFor returns the path of the .sops.yaml that governs file without
+// loading it ("" when none does; the fixed config's path for a fixed set).
+func (s *ConfigSet) PathFor(file string) string {
+	if s.fixed != nil {
+		return s.fixed.Path
+	}
+	return s.lookup(filepath.Dir(absOrSame(file)))
+}

@@ -392,9 +392,9 @@ func (e *engine) configFor(path string) (*recipients.Config, error) {
 }
 
 // configPath is the .sops.yaml sops' loader reads for the plan's file: the
-// file's own config when configs are chosen per file.
+// file's own config when configs are chosen per file or edited together.
 func (e *engine) configPath(p *Plan) string {
-	if e.opts.Configs != nil && p.Config != nil {
+	if p.Config != nil && p.Config.Path != "" && (e.opts.Configs != nil || p.Config != e.opts.Config) {
 		return p.Config.Path
 	}
 	return e.opts.ConfigPath

@@ -60,6 +60,12 @@ func findConfig(flag string, getenv func(string) string, warn func(string, ...an
 	return "", errNoConfig
 }
 
+// fixedConfig reports whether --config or SOPS_CONFIG names one config for
+// every file.
+func (g *globalOptions) fixedConfig() bool {
+	return g.Config != "" || g.IO.Getenv("SOPS_CONFIG") != ""
+}
+
 // maxNestedShown is how many nested configs an error names.
 const maxNestedShown = 5
 
@@ -135,7 +141,7 @@ func (t *treeConfigs) DefaultRoot() string {
 // returned as the error, unloaded (load reports it the way the caller
 // wants).
 func (g *globalOptions) treeConfigs(load func(string) (*recipients.Config, error)) (*treeConfigs, error) {
-	fixed := g.Config != "" || g.IO.Getenv("SOPS_CONFIG") != ""
+	fixed := g.fixedConfig()
 	path, err := g.ConfigPath()
 	if err != nil {
 		var he *hintedError
