@@ -31,6 +31,11 @@ func newRecipientsRemoveCmd(g *globalOptions) *cobra.Command {
 anchor definition and every alias, literal list item and comma-separated
 entry, with their own comment lines.
 
+Without --config or SOPS_CONFIG, the key is removed from every other
+.sops.yaml of the tree that lists it too (nested configs such as
+clusters/prod/.sops.yaml), in the same plan; each file is then updated by
+the config that governs it.
+
 It refuses, changing nothing, when a key group would be left with no
 recipient, or when an occurrence cannot be removed cleanly (the error names
 the line). The result is verified before it is written.

@@ -44,6 +44,12 @@ the folder of .sops.yaml, recursively, skipping .git) encrypted to exactly the
 key groups .sops.yaml asks for — as 'sops updatekeys -y' would, in one process,
 touching only what must change.
 
+Each file is governed by the nearest .sops.yaml in its folder or a folder
+above it, the config sops uses when run from there (a catch-all rule of a root
+config never overrides clusters/prod/.sops.yaml), unless --config or
+SOPS_CONFIG names one config for every file. With no .sops.yaml at or above the
+working directory, the working directory is walked.
+
 Files of all five sops formats (YAML, JSON, dotenv, INI, binary) are found by
 their metadata; other files are ignored (-v lists them). A file that already
 matches is not rewritten. For a file with one key group, the data key is
