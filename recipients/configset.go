@@ -152,9 +152,23 @@ func (s *ConfigSet) Loaded() []*Config {
 // (root's own included), sorted, skipping .git folders and not following
 // symbolic links to folders.
 func FindConfigs(root string) ([]string, error) {
+	return FindConfigsLimit(root, 0)
+}
+
+// errWalkLimit stops a limited walk.
+var errWalkLimit = errors.New("walk limit reached")
+
+// FindConfigsLimit is [FindConfigs] looking at no more than limit entries
+// (0: no limit), for a hint that must stay quick even when run from a home
+// folder; what was found before the limit is returned.
+func FindConfigsLimit(root string, limit int) ([]string, error) {
 	root = absOrSame(root)
 	var out []string
+	seen := 0
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if seen++; limit > 0 && seen > limit {
+			return errWalkLimit
+		}
 		if err != nil {
 			if p == root {
 				return err
@@ -175,6 +189,9 @@ func FindConfigs(root string) ([]string, error) {
 		return nil
 	})
 	sort.Strings(out)
+	if errors.Is(err, errWalkLimit) {
+		err = nil
+	}
 	return out, err
 }
 

@@ -66,8 +66,13 @@ func (g *globalOptions) fixedConfig() bool {
 	return g.Config != "" || g.IO.Getenv("SOPS_CONFIG") != ""
 }
 
-// maxNestedShown is how many nested configs an error names.
-const maxNestedShown = 5
+// maxNestedShown is how many nested configs an error names, and
+// nestedWalkLimit how many entries below the working directory are looked
+// at to find them (the error must stay quick from a home folder).
+const (
+	maxNestedShown  = 5
+	nestedWalkLimit = 50000
+)
 
 // nestedConfigs returns the .sops.yaml files below the working directory
 // (display paths), found when none is at or above it.
@@ -76,7 +81,7 @@ func nestedConfigs() []string {
 	if err != nil {
 		return nil
 	}
-	found, _ := recipients.FindConfigs(cwd)
+	found, _ := recipients.FindConfigsLimit(cwd, nestedWalkLimit)
 	out := make([]string, len(found))
 	for i, p := range found {
 		out[i] = displayPath(cwd, p)
