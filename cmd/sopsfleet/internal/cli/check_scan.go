@@ -81,6 +81,15 @@ func scanRepo(g *globalOptions, paths []string, plaintext, badRegexFails bool) (
 	if len(paths) == 0 && cfg == nil {
 		paths = []string{tc.DefaultRoot()}
 	}
+	// A changed nested .sops.yaml changes what the files it governs should
+	// be encrypted to: its folder is checked.
+	if tc.PerFile() != nil {
+		for i, p := range paths {
+			if filepath.Base(p) == configFileName {
+				paths[i] = filepath.Dir(p)
+			}
+		}
+	}
 	opts := audit.ScanOptions{
 		Config:    cfg,
 		Paths:     paths,
