@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sopsfleet/sopsfleet/internal/secretguard"
 	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
@@ -43,7 +44,10 @@ type Code string
 // stray-temp, outside-link. The config:
 // bad-recipient, duplicate-recipient, unused-anchor, unreachable-rule,
 // bad-regex, unknown-key, unknown-top-level, no-threshold, ssh-recipient,
-// sops-yml, empty-group, ignored-flat-keys, bad-settings, no-creation-rules.
+// sops-yml, empty-group, ignored-flat-keys, bad-settings, no-creation-rules,
+// pgp-key-id, threshold-too-high. Files: selector-drift. The policy
+// (.sopsfleet.yaml, package policy): policy-require, policy-forbid,
+// policy-separate, policy-type, policy-max.
 // Between configs: nested-config.
 const (
 	CodeDrift             Code = "drift"
@@ -71,6 +75,14 @@ const (
 	CodeIgnoredFlatFields Code = "ignored-flat-keys"
 	CodeBadSettings       Code = "bad-settings"
 	CodeNoCreationRules   Code = "no-creation-rules"
+	CodePGPKeyID          Code = "pgp-key-id"
+	CodeThresholdTooHigh  Code = "threshold-too-high"
+	CodeSelectorDrift     Code = "selector-drift"
+	CodePolicyRequire     Code = "policy-require"
+	CodePolicyForbid      Code = "policy-forbid"
+	CodePolicySeparate    Code = "policy-separate"
+	CodePolicyType        Code = "policy-type"
+	CodePolicyMax         Code = "policy-max"
 	CodeNestedConfig      Code = "nested-config"
 )
 
@@ -99,7 +111,7 @@ var Codes = []CodeInfo{
 	{CodeDuplicate, SeverityWarning, "a recipient appears twice in one key group"},
 	{CodeUnusedAnchor, SeverityWarning, "a YAML anchor in .sops.yaml is never used"},
 	{CodeUnreachableRule, SeverityError, "a creation rule can never match: an earlier rule matches every path it would"},
-	{CodeBadRegex, SeverityError, "a path_regex does not compile"},
+	{CodeBadRegex, SeverityError, "a path_regex (of a creation or destination rule) does not compile"},
 	{CodeUnknownKey, SeverityError, "a creation rule has a key sops ignores (a typo, or filename_regex)"},
 	{CodeUnknownTopLevel, SeverityWarning, "a top-level key of .sops.yaml that sops ignores"},
 	{CodeNoThreshold, SeverityWarning, "several key groups without shamir_threshold: every group is required"},
@@ -109,6 +121,14 @@ var Codes = []CodeInfo{
 	{CodeIgnoredFlatFields, SeverityWarning, "flat recipient fields next to key_groups are ignored by sops"},
 	{CodeBadSettings, SeverityError, "a creation rule sets more than one of the encrypted/unencrypted suffix or regex keys"},
 	{CodeNoCreationRules, SeverityError, ".sops.yaml has no creation_rules: sops acts as if it did not exist"},
+	{CodePGPKeyID, SeverityWarning, "a PGP recipient given as a short or long key ID (or other text) instead of a 40-hex-digit fingerprint"},
+	{CodeThresholdTooHigh, SeverityError, "a shamir_threshold larger than the number of key groups: sops cannot encrypt"},
+	{CodeSelectorDrift, SeverityError, "a file's encryption selector (encrypted_regex, unencrypted_suffix…) differs from its rule's"},
+	{CodePolicyRequire, SeverityError, "a file (or a creation rule) lacks a recipient that .sopsfleet.yaml requires"},
+	{CodePolicyForbid, SeverityError, "a file (or a creation rule) is encrypted to a recipient .sopsfleet.yaml forbids"},
+	{CodePolicySeparate, SeverityError, "a file (or a creation rule) is encrypted to members of two groups .sopsfleet.yaml keeps apart"},
+	{CodePolicyType, SeverityError, "a file (or a creation rule) has a recipient of a type .sopsfleet.yaml does not allow"},
+	{CodePolicyMax, SeverityError, "a file (or a creation rule) has more recipients than .sopsfleet.yaml allows"},
 	{CodeNestedConfig, SeverityWarning, "sops run from the repository root would encrypt a file under a nested .sops.yaml to other recipients"},
 }
 
@@ -208,6 +228,9 @@ type FileResult struct {
 	// Secrets are the unencrypted Kubernetes Secrets of a file that is
 	// not encrypted (NotEncrypted; ScanOptions.Plaintext).
 	Secrets []PlainSecret
+	// SelectorDrift is set when the file's encryption selector differs
+	// from its rule's (ScanOptions.Plaintext).
+	SelectorDrift *SelectorDrift
 }
 
 // Encrypted reports whether the file's metadata was read.
@@ -420,6 +443,9 @@ func scanFound(cfg *recipients.Config, found sopsfile.Found, sops bool, abs, dis
 	}
 	if plain {
 		r.Plain, r.PlainErr = FindPlaintext(f, found.Data)
+		if r.Rule != nil && r.RuleErr == nil {
+			r.SelectorDrift = selectorDrift(f, r.Rule, found.Data)
+		}
 	}
 	detach(f)
 	return r
@@ -719,6 +745,9 @@ func fileFindings(cfg *recipients.Config, r *FileResult) []Finding {
 			add(SeverityError, CodeThreshold, f.MetadataLine, update,
 				"shamir threshold is %d, creation rule %d asks for %d", r.Threshold, r.Rule.Index+1, r.WantedThreshold)
 		}
+		if r.SelectorDrift != nil {
+			out = append(out, selectorDriftFinding(r, r.SelectorDrift))
+		}
 	}
 	// plaintext
 	if r.PlainErr != nil {
@@ -815,6 +844,10 @@ func DisplayName(cfg *recipients.Config, k recipients.Key) string {
 // ShortKey abbreviates a key identifier: "age1abcd…wxyz", a PGP fingerprint's
 // last 16 hex digits, a KMS key's last path segment.
 func ShortKey(k recipients.Key) string {
+	if secretguard.LooksPrivate(k.ID) {
+		// A private key pasted as a recipient: not even a part of it.
+		return secretguard.Placeholder
+	}
 	id := k.ID
 	switch k.Type {
 	case recipients.TypeAge:
@@ -863,7 +896,6 @@ func shortID(k recipients.Key) string {
 }
 
 var (
-	quotedText = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 	lineNumber = regexp.MustCompile(`\bline (\d+)\b`)
 	lineFirst  = regexp.MustCompile(`^((?:[a-z]+: )?)line \d+: `)
 )
@@ -874,12 +906,10 @@ var (
 // metadata. The line number it names, if any, is returned apart (and taken
 // out of the message when the message begins with it).
 func errorText(err error) (line int, msg string) {
-	msg = quotedText.ReplaceAllStringFunc(oneLine(err.Error()), func(q string) string {
-		if strings.HasPrefix(q, `"sops`) {
-			return q // a metadata key
-		}
-		return `"…"`
-	})
+	// One scrubbing for every message that may quote a file's data: the
+	// secret guard's (quoted, backticked and raw value text dropped,
+	// metadata keys kept, private keys replaced).
+	msg = secretguard.ScrubStoreText(oneLine(err.Error()), nil)
 	// yaml.v3's own "yaml: line N" is one short for parser errors (it names
 	// the line before the problem): only lines the sops parsers give are
 	// taken.

@@ -416,6 +416,22 @@ creation_rules:
           - *admin
           - *web1
 `)
+	// Files encrypted with a selector have a rule that asks for it (else
+	// they are selector-drift), before the catch-all.
+	selectorRules := ""
+	for _, fr := range [][2]string{
+		{`^regex\.yaml$`, "encrypted_regex: ^(password|api_token)$"},
+		{`^unregex\.yaml$`, "unencrypted_regex: ^(host|port)$"},
+		{`^encsuffix\.yaml$`, "encrypted_suffix: _secret"},
+		{`^comments\.yaml$`, "encrypted_comment_regex: sops:enc"},
+		{`^uncomments\.yaml$`, "unencrypted_comment_regex: sops:plain"},
+		{`^regex\.json$`, "encrypted_regex: ^password$"},
+	} {
+		selectorRules += "  - path_regex: " + fr[0] + "\n    " + fr[1] + "\n    key_groups:\n      - age: [*admin, *web1]\n"
+	}
+	fx.edit(".sops.yaml", func(s string) string {
+		return strings.Replace(s, "creation_rules:\n", "creation_rules:\n"+selectorRules, 1)
+	})
 	both := [][]string{{"admin", "web1"}}
 	fx.encrypt("app.yaml", appYAML, ckEnc{groups: both})
 	fx.encrypt("regex.yaml", appYAML, ckEnc{groups: both, settings: "encrypted_regex: ^(password|api_token)$"})

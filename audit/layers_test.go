@@ -23,10 +23,12 @@ func TestLayers(t *testing.T) {
 	// Packages that may not be imported by each layer (by prefix).
 	forbidden := map[string][]string{
 		"audit":      {"rekey", "internal/atomicfile", "cmd/"},
-		"recipients": {"rekey", "audit", "internal/sopsfile", "internal/atomicfile", "cmd/"},
-		"internal/":  {"rekey", "audit", "cmd/"},
-		"rekey":      {"cmd/"},
-		"bench/":     {"cmd/sopsfleet/internal/"},
+		"recipients": {"rekey", "audit", "policy", "internal/sopsfile", "internal/atomicfile", "cmd/"},
+		// the policy file (.sopsfleet.yaml): read-only, beside recipients
+		"policy":    {"rekey", "audit", "internal/sopsfile", "internal/atomicfile", "cmd/"},
+		"internal/": {"rekey", "audit", "policy", "cmd/"},
+		"rekey":     {"cmd/"},
+		"bench/":    {"cmd/sopsfleet/internal/"},
 	}
 	dec := json.NewDecoder(strings.NewReader(string(out)))
 	seen := 0

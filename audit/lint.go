@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -30,10 +31,7 @@ func Lint(cfg *recipients.Config, configPath string) []Finding {
 		add(SeverityError, CodeNoCreationRules, 1, "add a creation_rules list",
 			"no creation_rules: sops ignores this file and every file lacks a rule")
 	}
-	for _, f := range cfg.UnknownTopLevel {
-		add(SeverityWarning, CodeUnknownTopLevel, f.Line, "remove it, or move it under a creation rule",
-			"sops ignores the top-level key %q", f.Name)
-	}
+	lintStructure(cfg, add)
 	// A member line holds the anchor's definition when the anchor is
 	// defined in place, inside a rule: that is a use.
 	memberLines := map[int]bool{}
@@ -119,6 +117,11 @@ func Lint(cfg *recipients.Config, configPath string) []Finding {
 				"set shamir_threshold, or merge the groups if one was a stray \"- age:\"",
 				"creation rule %d has %d key groups and no shamir_threshold: a key from every group is needed to decrypt", n, len(r.Groups))
 		}
+		if r.ShamirThreshold > len(r.Groups) && len(r.Groups) > 0 {
+			add(SeverityError, CodeThresholdTooHigh, cmp.Or(r.ShamirLine, r.Line),
+				fmt.Sprintf("lower shamir_threshold to at most %d, or add key groups", len(r.Groups)),
+				"creation rule %d: shamir_threshold %d is more than its %d key group(s): sops cannot split the data key", n, r.ShamirThreshold, len(r.Groups))
+		}
 		if len(r.Groups) == 0 {
 			add(SeverityError, CodeEmptyGroup, r.Line, "add recipients, or remove the rule",
 				"creation rule %d has no recipients: sops cannot encrypt with it", n)
@@ -142,6 +145,13 @@ func Lint(cfg *recipients.Config, configPath string) []Finding {
 					reason := recipientReason(m.Err)
 					add(SeverityError, CodeBadRecipient, m.Line, "copy the recipient again from its source (sopsfleet convert for SSH keys)",
 						"%s: invalid %s recipient %q: %s", where, m.Key.Type, abbreviate(m.Key.ID), reason)
+				}
+				if m.Key.Type == recipients.TypePGP && m.Err == nil {
+					if p := pgpFingerprintProblem(m.Key.ID); p != "" {
+						add(SeverityWarning, CodePGPKeyID, m.Line,
+							"use the full fingerprint: gpg --list-keys --with-fingerprint "+m.Key.ID,
+							"%s: pgp %q %s", where, m.Key.ID, p)
+					}
 				}
 				if m.Key.Type == recipients.TypeAge && strings.HasPrefix(m.Key.ID, "ssh-") {
 					add(SeverityWarning, CodeSSHRecipient, m.Line,

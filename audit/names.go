@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"strings"
 
+	"github.com/sopsfleet/sopsfleet/internal/secretguard"
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
 
@@ -19,6 +20,10 @@ func Digest(s string) string {
 // keyLabel shortens a key identifier for display: "age1abcdefgh…wxyz",
 // the last path segment of a cloud key, the fingerprint end of PGP.
 func keyLabel(k recipients.Key) string {
+	if secretguard.LooksPrivate(k.ID) {
+		// A private key pasted as a recipient: not even a part of it.
+		return secretguard.Placeholder
+	}
 	id := k.ID
 	switch k.Type {
 	case recipients.TypeAge:

@@ -199,6 +199,10 @@ type yamlWalker struct {
 	lines [][]byte
 	cur   int // comment search cursor (0-based line index)
 	out   []PlainValue
+	// leaf, when set, is called for every value and comment sops would
+	// consider for encryption instead of the plaintext check (selector
+	// drift, check_selector.go).
+	leaf func(path []string, stack [][]string, line int, comment bool)
 }
 
 func yamlPlaintext(r *encRules, data []byte) ([]PlainValue, error) {
@@ -478,6 +482,12 @@ func (w *yamlWalker) value(v *yaml.Node, handled bool, path []string, stack [][]
 			w.value(v.Alias, false, path, stack, line)
 		}
 	case yaml.ScalarNode:
+		if w.leaf != nil {
+			if v.ShortTag() != "!!null" {
+				w.leaf(path, stack, v.Line, false)
+			}
+			return
+		}
 		if !w.r.shouldBeEncrypted(path, stack, false) {
 			return
 		}
@@ -494,6 +504,12 @@ func (w *yamlWalker) value(v *yaml.Node, handled bool, path []string, stack [][]
 }
 
 func (w *yamlWalker) leafComment(it yitem, path []string, stack [][]string) {
+	if w.leaf != nil {
+		if it.comment != "" {
+			w.leaf(path, stack, it.line, true)
+		}
+		return
+	}
 	if it.comment == "" || !w.r.shouldBeEncrypted(path, stack, true) {
 		return
 	}
@@ -513,6 +529,7 @@ type jsonWalker struct {
 	nl    []int // offsets of newlines
 	out   []PlainValue
 	depth int
+	leaf  func(path []string, line int) // as yamlWalker.leaf
 }
 
 func jsonPlaintext(r *encRules, data []byte) ([]PlainValue, error) {
@@ -694,6 +711,12 @@ func (w *jsonWalker) value(path []string) error {
 		return fmt.Errorf("line %d: unexpected %q", w.line(), t)
 	case nil:
 		return nil
+	}
+	if w.leaf != nil {
+		w.leaf(path, w.line())
+		return nil
+	}
+	switch t := tok.(type) {
 	case string:
 		if t == "" || isEncrypted(t) {
 			return nil

@@ -1,6 +1,8 @@
 package rekey
 
 import (
+	"crypto/sha256"
+
 	"github.com/sopsfleet/sopsfleet/audit"
 
 	"context"
@@ -74,6 +76,9 @@ type Options struct {
 	ConfigPath string
 	// Rotate gives every file a new data key.
 	Rotate bool
+	// ApplySelector, with Rotate, also re-encrypts each file's values under
+	// its rule's encryption selector (the fix of selector-drift).
+	ApplySelector bool
 	// DryRun plans only: nothing is decrypted, nothing written.
 	DryRun bool
 	// Verify checks that every change can be made (the data key opens where
@@ -108,52 +113,152 @@ func Run(ctx context.Context, files []string, opts Options) []Result {
 // entry without Data is read from disk. A file is still only written when
 // it has not changed on disk since it was read.
 func RunFound(ctx context.Context, found []sopsfile.Found, opts Options) []Result {
-	e := &engine{opts: opts, batch: atomicfile.NewBatch()}
-	files := found
-	results := make([]Result, len(files))
-	jobs := opts.Jobs
-	if jobs <= 0 {
-		jobs = runtime.NumCPU()
-	}
-	// jobs files are worked on at once; while a file waits for the disk
-	// (temporary file, fsync, rename) the next ones are already being worked
-	// on, so there are more goroutines than jobs, and the work itself holds
-	// one of jobs slots.
-	e.cpu = make(chan struct{}, jobs)
-	workers := min(max(jobs*ioOverlap, minWorkers), len(files))
-	next := make(chan int)
-	var wg sync.WaitGroup
+	e := newEngine(opts)
+	results := make([]Result, len(found))
 	var mu sync.Mutex
 	done := 0
+	e.each(len(found), func(i int) {
+		if err := ctx.Err(); err != nil {
+			results[i] = failed(found[i].Path, errors.New("not processed: interrupted"))
+		} else {
+			results[i] = e.process(found[i])
+		}
+		if opts.Progress != nil {
+			mu.Lock()
+			done++
+			opts.Progress(done, len(found), &results[i])
+			mu.Unlock()
+		}
+	})
+	e.commit(ctx, results)
+	return results
+}
+
+// TreeRun is what [RunTree] found and did.
+type TreeRun struct {
+	// Results are the sops files' outcomes, sorted by path. They carry no
+	// Plan: a file's content and metadata are let go as soon as it is done.
+	Results []Result
+	// Ignored are the other regular files looked at, sorted.
+	Ignored []string
+	// Tree is what the walk skipped (links out of the root, temporary
+	// files).
+	Tree *sopsfile.Tree
+	// Syncs is how many fsyncs (of files and folders) the writes took.
+	Syncs int
+}
+
+// RunTree walks roots as [sopsfile.WalkParsedTree] does and updates every
+// sops file it meets as [Run] would, each as soon as it is read: only the
+// files being rewritten are held in memory, and only while they are worked
+// on (their new content goes straight to a temporary file). Then every
+// temporary file is made durable at once (fsyncs in parallel), each file is
+// renamed over its target (a file changed on disk since it was read is left
+// alone and fails), and each folder is synced once: one durability barrier
+// for the whole run. opts.Progress counts the files looked at, sops or not.
+func RunTree(ctx context.Context, roots []string, walk sopsfile.DiscoverOptions, opts Options) (*TreeRun, error) {
+	if walk.Jobs <= 0 {
+		walk.Jobs = opts.Jobs
+	}
+	e := newEngine(opts)
+	var results []Result
+	var kind []byte // per path: 0 not looked at, 's' sops, 'i' ignored
+	var ignored []string
+	var mu sync.Mutex
+	total, done := 0, 0
+	tree, err := sopsfile.WalkParsedTree(roots, walk, func(n int) {
+		results = make([]Result, n)
+		kind = make([]byte, n)
+		ignored = make([]string, n)
+		total = n
+	}, func(i int, f sopsfile.Found, sops bool) {
+		var r *Result
+		switch {
+		case !sops:
+			kind[i], ignored[i] = 'i', f.Path
+		case ctx.Err() != nil:
+			kind[i], results[i] = 's', failed(f.Path, errors.New("not processed: interrupted"))
+			r = &results[i]
+		default:
+			res := e.process(f)
+			res.Plan = nil
+			kind[i], results[i] = 's', res
+			r = &results[i]
+		}
+		if opts.Progress != nil {
+			mu.Lock()
+			done++
+			opts.Progress(done, total, r)
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		e.staged.Abort()
+		return nil, err
+	}
+	run := &TreeRun{Tree: tree}
+	for i, k := range kind {
+		switch k {
+		case 's':
+			run.Results = append(run.Results, results[i])
+		case 'i':
+			run.Ignored = append(run.Ignored, ignored[i])
+		}
+	}
+	e.commit(ctx, run.Results)
+	run.Syncs = e.staged.Syncs()
+	return run, nil
+}
+
+// each runs fn(0…n-1) on a pool of workers: jobs files are worked on at
+// once, and a few more are in flight (reading, staging), since a file
+// waiting for the disk does not need the CPU.
+func (e *engine) each(n int, fn func(i int)) {
+	workers := min(max(cap(e.cpu)*ioOverlap, minWorkers), n)
+	next := make(chan int)
+	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				if err := ctx.Err(); err != nil {
-					results[i] = failed(files[i].Path, errors.New("not processed: interrupted"))
-				} else {
-					results[i] = e.process(files[i])
-				}
-				if opts.Progress != nil {
-					mu.Lock()
-					done++
-					opts.Progress(done, len(files), &results[i])
-					mu.Unlock()
-				}
+				fn(i)
 			}
 		}()
 	}
-	for i := range files {
+	for i := 0; i < n; i++ {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
-	// Each file was renamed over its target only once its new content was
-	// on disk; the folders' fsyncs, which make the renames durable, are
-	// done once per folder here instead of once per file.
-	e.batch.Sync()
-	return results
+}
+
+// commit writes every staged file: one durability barrier for the batch
+// (all temporary files fsynced together, then the renames, then each folder
+// once). A file that cannot be written fails on its own; results are
+// updated.
+func (e *engine) commit(ctx context.Context, results []Result) {
+	index := map[string]int{}
+	for i := range results {
+		if results[i].Status == StatusUpdated || results[i].Status == StatusRotated {
+			if !results[i].DryRun {
+				index[results[i].Path] = i
+			}
+		}
+	}
+	e.staged.CommitEach(ctx, func(path string, err error) {
+		i, ok := index[path]
+		if !ok || err == nil {
+			return
+		}
+		switch {
+		case errors.Is(err, atomicfile.ErrChanged):
+			err = atomicfile.ErrChanged
+		case errors.Is(err, context.Canceled), errors.Is(err, atomicfile.ErrAborted):
+			err = errors.New("not written: interrupted")
+		}
+		results[i] = e.fail(results[i], err)
+	})
 }
 
 // Totals counts results by status.
@@ -173,10 +278,23 @@ const (
 	minWorkers = 16
 )
 
+// newEngine returns an engine for opts with jobs slots of work.
+func newEngine(opts Options) *engine {
+	jobs := opts.Jobs
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	return &engine{opts: opts, cpu: make(chan struct{}, jobs), staged: atomicfile.NewStaged(writeSystem)}
+}
+
+// writeSystem is what the engine writes through; nil is the real operating
+// system. Tests record the writes with it.
+var writeSystem atomicfile.System
+
 type engine struct {
 	opts     Options
-	cpu      chan struct{} // a slot per job
-	batch    *atomicfile.Batch
+	cpu      chan struct{}      // a slot per job
+	staged   *atomicfile.Staged // the new content of every file to write
 	openOnce sync.Once
 	opener   *sopsfile.Opener
 	openErr  error
@@ -204,10 +322,11 @@ func (e *engine) process(in sopsfile.Found) Result {
 	if out == nil {
 		return r
 	}
-	if err := e.batch.WriteFile(r.Path, out, atomicfile.Options{Expect: data}); err != nil {
-		if errors.Is(err, atomicfile.ErrChanged) {
-			err = atomicfile.ErrChanged
-		}
+	// Staged, not written: the new content goes to a temporary file now
+	// (the old content is let go, only its digest kept) and is renamed into
+	// place by commit, after every file of the run is on disk.
+	sum := sha256.Sum256(data)
+	if err := e.staged.Stage(r.Path, out, atomicfile.Options{ExpectSHA256: &sum}); err != nil {
 		return e.fail(r, err)
 	}
 	return r
@@ -441,6 +560,9 @@ func (e *engine) apply(p *Plan, data, key []byte) ([]byte, error) {
 		rs, err := sopsfile.ResolveRecipients(wantedKeys(p.Wanted), configPath, f.Path, f, data)
 		if err != nil {
 			return nil, err
+		}
+		if p.Action == ActionRotate && e.opts.ApplySelector {
+			return rotateSelect(op, f, data, key, rs, p, configPath)
 		}
 		if p.Action == ActionRotate {
 			return op.Rotate(f, data, key, rs, p.ThresholdTo, configPath)

@@ -15,12 +15,14 @@
 //	(a) onboard one host into the common rule (100 files change)
 //	(b) replace an admin key (all 500 files change)
 //	(c) no change at all (nothing to do)
+//	(d) sopsfleet check on the unchanged fleet (no sops counterpart)
 package main
 
 import (
 	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -42,9 +44,12 @@ func main() {
 	files := flag.Int("files", 500, "number of encrypted files")
 	hosts := flag.Int("hosts", 16, "number of hosts")
 	keep := flag.Bool("keep", false, "keep the temporary folder")
-	cases := flag.String("cases", "abc", "cases to run")
+	cases := flag.String("cases", "abc", "cases to run (d: check on the unchanged fleet)")
 	runs := flag.Int("runs", 3, "runs of sopsfleet per case (the best is kept; the sops loop runs once)")
+	noLoop := flag.Bool("no-sops-loop", false, "time sopsfleet only (the scale runs: the loop takes minutes per 10,000 files)")
+	textOnly := flag.Bool("text-formats", false, "only the four text formats (yaml, json, env, ini), as the scale case asks")
 	flag.Parse()
+	skipLoop, onlyText = *noLoop, *textOnly
 	if *sopsfleet == "" || *sops == "" {
 		fmt.Fprintln(os.Stderr, "usage: updatekeys -sopsfleet BIN -sops BIN")
 		os.Exit(2)
@@ -53,6 +58,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// skipLoop and onlyText are -no-sops-loop and -text-formats.
+var skipLoop, onlyText bool
+
+// measure is one sopsfleet run's figures besides the wall time.
+type measure struct {
+	fsyncs int   // as sopsfleet -v reports them
+	rssKB  int64 // peak resident set size
 }
 
 type key struct {
@@ -112,6 +126,7 @@ func run(sopsfleetBin, sopsBin string, nFiles, nHosts, runs int, keep bool, case
 		{"a", "(a) onboard one host into the common rule", fl.config(true, false)},
 		{"b", "(b) replace an admin key", fl.config(false, true)},
 		{"c", "(c) no-op run", fl.config(false, false)},
+		{"d", "(d) check (no key, sopsfleet only)", fl.config(false, false)},
 	}
 	if keep {
 		// Each case's config next to the fleet, to rerun or profile a case
@@ -122,48 +137,62 @@ func run(sopsfleetBin, sopsBin string, nFiles, nHosts, runs int, keep bool, case
 			}
 		}
 	}
-	fmt.Printf("%-44s %8s %12s %14s %8s\n", "case", "changed", "sopsfleet", "sops loop", "ratio")
+	fmt.Printf("%-44s %8s %12s %8s %9s %14s %8s\n", "case", "changed", "sopsfleet", "fsyncs", "peak RSS", "sops loop", "ratio")
 	for _, c := range all {
 		if !strings.Contains(cases, c.id) {
 			continue
 		}
 		var walls [2]time.Duration
 		var changed [2]int
-		for tool := 0; tool < 2; tool++ {
+		var best measure
+		tools := 2
+		if skipLoop || c.id == "d" {
+			tools = 1
+		}
+		for tool := 0; tool < tools; tool++ {
 			n := 1
 			if tool == 0 {
 				n = max(runs, 1)
 			}
 			for r := 0; r < n; r++ {
-				wall, ch, err := runCase(fl, tmp, c.id, tool, c.config, keysFile, sopsfleetBin, sopsBin)
+				wall, ch, m, err := runCase(fl, tmp, c.id, tool, c.config, keysFile, sopsfleetBin, sopsBin)
 				if err != nil {
 					return err
 				}
 				if r == 0 || wall < walls[tool] {
 					walls[tool] = wall
+					if tool == 0 {
+						best = m
+					}
 				}
 				changed[tool] = ch
 			}
 		}
-		if changed[0] != changed[1] {
+		if tools == 2 && changed[0] != changed[1] {
 			return fmt.Errorf("%s: sopsfleet changed %d files, sops %d", c.title, changed[0], changed[1])
 		}
-		fmt.Printf("%-44s %8d %11.3fs %13.3fs %7.0f×\n", c.title, changed[0],
-			walls[0].Seconds(), walls[1].Seconds(), walls[1].Seconds()/walls[0].Seconds())
+		loop, ratio := "-", "-"
+		if tools == 2 {
+			loop = fmt.Sprintf("%.3fs", walls[1].Seconds())
+			ratio = fmt.Sprintf("%.0f×", walls[1].Seconds()/walls[0].Seconds())
+		}
+		fmt.Printf("%-44s %8d %11.3fs %8d %7.1fMB %14s %8s\n", c.title, changed[0],
+			walls[0].Seconds(), best.fsyncs, float64(best.rssKB)/1024, loop, ratio)
 	}
 	return nil
 }
 
 // runCase runs one tool on a fresh copy of the fleet with config and
 // returns the wall time and the number of files it changed.
-func runCase(fl *fleet, tmp, id string, tool int, config, keysFile, sopsfleetBin, sopsBin string) (time.Duration, int, error) {
+func runCase(fl *fleet, tmp, id string, tool int, config, keysFile, sopsfleetBin, sopsBin string) (time.Duration, int, measure, error) {
+	var m measure
 	work := filepath.Join(tmp, fmt.Sprintf("%s-%d", id, tool))
 	defer os.RemoveAll(work)
 	if err := copyTree(fl.dir, work); err != nil {
-		return 0, 0, err
+		return 0, 0, m, err
 	}
 	if err := os.WriteFile(filepath.Join(work, ".sops.yaml"), []byte(config), 0o644); err != nil {
-		return 0, 0, err
+		return 0, 0, m, err
 	}
 	env := append(os.Environ(), "SOPS_AGE_KEY_FILE="+keysFile, "NO_COLOR=1")
 	// Flush the copy to disk first, so that neither tool pays for it (an
@@ -171,23 +200,37 @@ func runCase(fl *fleet, tmp, id string, tool int, config, keysFile, sopsfleetBin
 	syscall.Sync()
 	start := time.Now()
 	if tool == 0 {
-		cmd := exec.Command(sopsfleetBin, "updatekeys", "-q")
+		// -v prints the number of fsyncs the writes took.
+		cmd := exec.Command(sopsfleetBin, "updatekeys", "-v")
+		if id == "d" {
+			cmd = exec.Command(sopsfleetBin, "check")
+		}
 		cmd.Dir, cmd.Env = work, env
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return 0, 0, fmt.Errorf("sopsfleet: %v\n%s", err, out)
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+		if err := cmd.Run(); err != nil {
+			return 0, 0, m, fmt.Errorf("sopsfleet: %v\n%s", err, stderr.Bytes())
+		}
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			m.rssKB = ru.Maxrss
+		}
+		for _, line := range strings.Split(stderr.String(), "\n") {
+			if i := strings.Index(line, " fsyncs for "); i > 0 {
+				fmt.Sscanf(line[strings.LastIndex(line[:i], " ")+1:i], "%d", &m.fsyncs)
+			}
 		}
 	} else {
 		for _, f := range fl.files {
 			cmd := exec.Command(sopsBin, "updatekeys", "-y", f)
 			cmd.Dir, cmd.Env = work, env
 			if out, err := cmd.CombinedOutput(); err != nil {
-				return 0, 0, fmt.Errorf("sops updatekeys %s: %v\n%s", f, err, out)
+				return 0, 0, m, fmt.Errorf("sops updatekeys %s: %v\n%s", f, err, out)
 			}
 		}
 	}
 	wall := time.Since(start)
 	n, err := countChanged(fl.dir, work, fl.files)
-	return wall, n, err
+	return wall, n, m, err
 }
 
 func buildFleet(dir string, nFiles, nHosts int) (*fleet, error) {
@@ -201,6 +244,9 @@ func buildFleet(dir string, nFiles, nHosts int) (*fleet, error) {
 	fl.nCommon = nFiles / 5
 	fl.hostFiles = (nFiles - fl.nCommon) / nHosts
 	exts := []string{"yaml", "json", "env", "ini", "bin"}
+	if onlyText {
+		exts = exts[:4]
+	}
 	op := sopsfile.NewOpener(nil)
 	write := func(rel string, ks []key, i int) error {
 		ext := exts[i%len(exts)]

@@ -237,29 +237,10 @@ func (s *Staged) removeLocked() {
 // returns an [*IncompleteError] saying how many files were written; so does
 // a failed rename. Commit may be called once.
 func (s *Staged) Commit(ctx context.Context, progress func(path string)) error {
-	s.mu.Lock()
-	if err := s.closedLocked(); err != nil {
-		s.mu.Unlock()
+	order, last, err := s.begin()
+	if err != nil {
 		return err
 	}
-	s.committed = true
-	var order, last []*stagedEntry
-	for _, e := range s.entries {
-		switch e.state {
-		case stateWriting:
-			s.removeLocked()
-			s.mu.Unlock()
-			return fmt.Errorf("%s: commit called while the file is still being staged", e.path)
-		case stateStaged:
-			if e.last {
-				last = append(last, e)
-			} else {
-				order = append(order, e)
-			}
-		}
-	}
-	s.mu.Unlock()
-	order = append(order, last...)
 	total := len(order)
 
 	// 1. Durable content, fsyncs in parallel.
@@ -320,6 +301,108 @@ func (s *Staged) Commit(ctx context.Context, progress func(path string)) error {
 	s.syncDirs(dirs)
 	if stop != nil {
 		return &IncompleteError{Written: written, Total: total, Err: stop}
+	}
+	return nil
+}
+
+// begin closes the set to further Stage calls and returns the entries to
+// rename, in order, the Last ones at the end (and also on their own).
+func (s *Staged) begin() (order, last []*stagedEntry, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.closedLocked(); err != nil {
+		return nil, nil, err
+	}
+	s.committed = true
+	for _, e := range s.entries {
+		switch e.state {
+		case stateWriting:
+			s.removeLocked()
+			return nil, nil, fmt.Errorf("%s: commit called while the file is still being staged", e.path)
+		case stateStaged:
+			if e.last {
+				last = append(last, e)
+			} else {
+				order = append(order, e)
+			}
+		}
+	}
+	return append(order, last...), last, nil
+}
+
+// CommitEach is [Staged.Commit] for a batch whose files are independent
+// (sopsfleet updatekeys, which keeps going past a failing file): the
+// temporary files are made durable together (fsyncs in parallel), then each
+// file is checked and renamed on its own — a file that changed on disk
+// since it was read, or whose rename fails, is left untouched, its
+// temporary file removed, and reported to done with its error; the others
+// are still written. done (when not nil) is called once per staged file, in
+// order, with nil for a file written. Each touched folder is synced once,
+// at the end. If the fsyncs fail (or ctx is cancelled during them) nothing
+// is written, every file is reported with that error and it is returned; if ctx is cancelled (or Abort is called) CommitEach stops
+// before its next rename, removes the remaining temporary files, reports
+// each of them to done with the reason, and returns an [*IncompleteError].
+func (s *Staged) CommitEach(ctx context.Context, done func(path string, err error)) error {
+	order, _, err := s.begin()
+	if err != nil {
+		return err
+	}
+	if done == nil {
+		done = func(string, error) {}
+	}
+	toSync := order
+	if syncAtStage {
+		toSync = nil
+	}
+	if err := s.syncAll(ctx, toSync); err != nil {
+		s.Abort()
+		for _, e := range order {
+			done(e.path, err)
+		}
+		return err
+	}
+	written := 0
+	dirs := map[string]bool{}
+	var stop error
+	for _, e := range order {
+		s.mu.Lock()
+		if stop == nil {
+			switch {
+			case s.aborted:
+				stop = ErrAborted
+			case ctx.Err() != nil:
+				stop = ctx.Err()
+			}
+		}
+		if stop != nil {
+			removeTemp(s.sys, e.name)
+			e.state = stateRemoved
+			s.mu.Unlock()
+			done(e.path, stop)
+			continue
+		}
+		ferr := e.checkExpect(s.sys)
+		if ferr == nil {
+			if rerr := renameTemp(s.sys, e.name, e.target); rerr != nil {
+				ferr = fmt.Errorf("%s: %w", e.path, rerr)
+			} else {
+				e.state = stateRenamed
+			}
+		}
+		if ferr != nil {
+			removeTemp(s.sys, e.name)
+			e.state = stateRemoved
+		}
+		s.mu.Unlock()
+		if ferr == nil {
+			written++
+			dirs[filepath.Dir(e.target)] = true
+		}
+		done(e.path, ferr)
+	}
+	s.syncDirs(dirs)
+	if stop != nil {
+		return &IncompleteError{Written: written, Total: len(order), Err: stop}
 	}
 	return nil
 }

@@ -214,6 +214,12 @@ func RekeyViaStore(f *File, data []byte, groups [][]EncryptedStanza, threshold i
 // file is emitted through sops' store, with the file's CRLF line endings
 // kept (see keepLineEndings). Plaintext never leaves memory.
 func (o *Opener) Rotate(f *File, data, oldKey []byte, groups [][]Recipient, threshold int, storesConfigPath string) ([]byte, error) {
+	return o.rotate(f, data, oldKey, groups, threshold, storesConfigPath, nil)
+}
+
+// rotate is Rotate; with sel, the values are re-encrypted under sel's
+// selector instead of the file's (RotateSelect).
+func (o *Opener) rotate(f *File, data, oldKey []byte, groups [][]Recipient, threshold int, storesConfigPath string, sel *Selection) ([]byte, error) {
 	store, tree, err := loadTree(f, data, storesConfigPath)
 	if err != nil {
 		return nil, err
@@ -227,6 +233,9 @@ func (o *Opener) Rotate(f *File, data, oldKey []byte, groups [][]Recipient, thre
 			return nil, errors.New("the values do not match the file's mac (changed outside sops?)")
 		}
 		return nil, errors.New("cannot decrypt the values with the data key")
+	}
+	if sel != nil {
+		sel.apply(&tree.Metadata)
 	}
 	newKey := make([]byte, dataKeySize)
 	if _, err := rand.Read(newKey); err != nil {

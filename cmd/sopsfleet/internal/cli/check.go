@@ -7,6 +7,7 @@ import (
 
 	"github.com/sopsfleet/sopsfleet/audit"
 	"github.com/sopsfleet/sopsfleet/internal/version"
+	"github.com/sopsfleet/sopsfleet/policy"
 )
 
 // checkOptions are the inputs of sopsfleet check.
@@ -17,6 +18,9 @@ type checkOptions struct {
 	Format string
 	JSON   bool
 	Strict bool
+	// Policy is --policy: the .sopsfleet.yaml to apply ("" : the one next
+	// to .sops.yaml, if any).
+	Policy string
 }
 
 func newCheckCmd(g *globalOptions) *cobra.Command {
@@ -43,12 +47,22 @@ Findings (stable codes; see docs/check.md):
   stray-temp             (warning) a temporary file left by a killed sopsfleet run
   outside-link           (warning) a link to a file outside the tree (skipped)
   bad-recipient, duplicate-recipient, unused-anchor, unreachable-rule,
+  selector-drift         a file's encrypted_regex/suffix differs from its rule's
+  bad-recipient, duplicate-recipient, unused-anchor, unreachable-rule,
   bad-regex, unknown-key, unknown-top-level, no-threshold, ssh-recipient,
-  sops-yml, empty-group, ignored-flat-keys, bad-settings, no-creation-rules
+  sops-yml, empty-group, ignored-flat-keys, bad-settings, no-creation-rules,
+  pgp-key-id, threshold-too-high
                          mistakes in .sops.yaml
+  policy-require, policy-forbid, policy-separate, policy-type, policy-max
+                         broken promises of .sopsfleet.yaml (docs/policy.md),
+                         checked on .sops.yaml's rules and on every file
+
+A .sopsfleet.yaml next to .sops.yaml (or --policy FILE) states promises
+.sops.yaml cannot: required, forbidden and separated recipients, allowed
+types, a maximum of recipients.
 
 Exit status: 0 no errors (warnings allowed unless --strict), 1 findings,
-2 usage error or an unreadable .sops.yaml.`,
+2 usage error, an unreadable .sops.yaml or an invalid policy.`,
 		Example: `  sopsfleet check
   sopsfleet check secrets/db.yaml secrets/api.env
   sopsfleet check --format github
@@ -63,6 +77,7 @@ Exit status: 0 no errors (warnings allowed unless --strict), 1 findings,
 	f.StringVarP(&opts.Format, "format", "f", "text", "output format: text, json, github or sarif")
 	f.BoolVar(&opts.JSON, "json", false, "print JSON (same as --format json)")
 	f.BoolVar(&opts.Strict, "strict", false, "exit 1 on warnings too")
+	f.StringVar(&opts.Policy, "policy", "", "policy file to apply (default: .sopsfleet.yaml next to .sops.yaml, if any)")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(
 		[]string{"text", "json", "github", "sarif"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -79,11 +94,37 @@ func runCheck(opts *checkOptions) error {
 	default:
 		return usageErrorf("invalid --format %q: want text, json, github or sarif", opts.Format)
 	}
-	sc, err := scanRepo(opts.g, opts.Paths, true, false)
+	sc, err := loadScanConfig(opts.g, false)
 	if err != nil {
 		return err
 	}
+	// A policy that cannot be read stops check before any file is read.
+	// (With no .sops.yaml at or above the working directory there is no
+	// folder to find the policy in.)
+	var pol *policy.Policy
+	if sc.Config != nil {
+		if pol, err = loadPolicy(sc.Config, opts.Policy); err != nil {
+			return err
+		}
+	}
+	paths := opts.Paths
+	if pol != nil {
+		// A changed policy (pre-commit passes it among the changed files)
+		// changes what every file must satisfy: check them all.
+		for _, p := range paths {
+			if absOr(p) == absOr(policyFile(sc.Config, opts.Policy)) {
+				paths = nil
+				break
+			}
+		}
+	}
+	if sc, err = sc.scan(paths, true); err != nil {
+		return err
+	}
 	findings := audit.Check(sc.Result, sc.ConfigShown)
+	if pol != nil {
+		findings = append(findings, audit.CheckPolicy(sc.Result, pol, sc.ConfigShown)...)
+	}
 	audit.SortFindings(findings, sc.ConfigShown)
 	files := 0
 	for _, r := range sc.Result.Files {

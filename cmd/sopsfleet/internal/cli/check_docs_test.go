@@ -175,8 +175,19 @@ func TestCheckDocsExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range audit.Codes {
-		if !strings.Contains(string(check), "\n### "+string(c.Code)+"\n") {
+		head := "\n### " + string(c.Code) + "\n"
+		i := strings.Index(string(check), head)
+		if i < 0 {
 			t.Errorf("docs/check.md has no section for %s", c.Code)
+			continue
+		}
+		// ... with an example finding of that code
+		sec := string(check)[i+len(head):]
+		if j := strings.Index(sec, "\n#"); j >= 0 {
+			sec = sec[:j]
+		}
+		if !strings.Contains(sec, "```text\n") || !strings.Contains(sec, "["+string(c.Code)+"]: ") {
+			t.Errorf("docs/check.md: the section of %s has no example", c.Code)
 		}
 	}
 }

@@ -25,6 +25,8 @@ type scanned struct {
 	// PerFile is true when each file is governed by its nearest
 	// .sops.yaml (no --config or SOPS_CONFIG).
 	PerFile bool
+
+	tc *treeConfigs
 }
 
 // scanRepo loads .sops.yaml and scans paths (default: the config's folder,
@@ -33,6 +35,18 @@ type scanned struct {
 // (exit 2); with badRegexFails, so is an invalid path_regex (report cannot
 // say which rule a file has; check reports it as a finding instead).
 func scanRepo(g *globalOptions, paths []string, plaintext, badRegexFails bool) (*scanned, error) {
+	sc, err := loadScanConfig(g, badRegexFails)
+	if err != nil {
+		return nil, err
+	}
+	return sc.scan(paths, plaintext)
+}
+
+// loadScanConfig is the first half of scanRepo: it loads and vets the
+// config, reading nothing else.
+func loadScanConfig(g *globalOptions, badRegexFails bool) (*scanned, error) {
+	// Each file is governed by the nearest .sops.yaml at or above its
+	// folder, unless --config or SOPS_CONFIG names one for all.
 	tc, err := g.treeConfigs(func(cfgPath string) (*recipients.Config, error) {
 		cfg, err := recipients.LoadConfig(cfgPath)
 		if err != nil && errors.Is(err, fs.ErrNotExist) {
@@ -62,6 +76,15 @@ func scanRepo(g *globalOptions, paths []string, plaintext, badRegexFails bool) (
 			}
 		}
 	}
+	return &scanned{Config: cfg, ConfigShown: shown, tc: tc}, nil
+}
+
+// scan is the second half of scanRepo: it scans paths (default: the
+// config's folder) and sets sc.Result.
+func (sc *scanned) scan(paths []string, plaintext bool) (*scanned, error) {
+	cfg, cfgPath, tc := sc.Config, sc.tc.Path, sc.tc
+	cwd, _ := os.Getwd()
+	display := func(abs string) string { return displayPath(cwd, abs) }
 	for _, p := range paths {
 		if _, err := os.Stat(p); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
@@ -109,7 +132,9 @@ func scanRepo(g *globalOptions, paths []string, plaintext, badRegexFails bool) (
 	if err != nil {
 		return nil, failErr(err)
 	}
-	return &scanned{Config: cfg, ConfigShown: shown, Result: res, PerFile: opts.Configs != nil}, nil
+	sc.Result = res
+	sc.PerFile = opts.Configs != nil
+	return sc, nil
 }
 
 // notSopsConfig reports a --config that names something other than a

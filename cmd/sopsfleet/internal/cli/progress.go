@@ -28,20 +28,40 @@ const progressWidth = 30
 func newProgressBar(ios *IOStreams, total int, label string) *progressBar {
 	return &progressBar{
 		w:       ios.ErrOut,
-		on:      ios.ErrTTY && !ios.Quiet && total > 1,
+		on:      ios.ErrTTY && !ios.Quiet,
 		total:   total,
 		label:   label,
 		started: time.Now(),
 	}
 }
 
-// Set records that done files are finished and redraws when due.
+// Set records that done files are finished and redraws when due. A bar
+// for one file or none is never drawn.
 func (p *progressBar) Set(done int) {
 	if p == nil || !p.on {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.set(done)
+}
+
+// SetOf is [progressBar.Set] for a run that learns its total as it goes
+// (a walk that updates files as it finds them).
+func (p *progressBar) SetOf(done, total int) {
+	if p == nil || !p.on {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.total = total
+	p.set(done)
+}
+
+func (p *progressBar) set(done int) {
+	if p.total <= 1 {
+		return
+	}
 	p.done = done
 	now := time.Now()
 	if done < p.total && now.Sub(p.last) < 100*time.Millisecond {

@@ -87,6 +87,9 @@ type editOutput struct {
 	Jobs         int
 	// Rerun is the command as given, for "run it again to finish".
 	Rerun string
+	// IgnorePolicy is --ignore-policy: make an edit that breaks
+	// .sopsfleet.yaml anyway (add and remove).
+	IgnorePolicy bool
 }
 
 func (o *editOutput) addChainFlags(cmd *cobra.Command) {
@@ -94,6 +97,7 @@ func (o *editOutput) addChainFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.NoUpdatekeys, "no-updatekeys", false, "edit .sops.yaml only; do not update the encrypted files")
 	f.StringArrayVarP(&o.Identities, "identity", "i", nil, "age identity file or SSH private key to open files with (repeatable)")
 	f.IntVarP(&o.Jobs, "jobs", "j", 0, "number of files to update at once (default: number of CPUs)")
+	f.BoolVar(&o.IgnorePolicy, "ignore-policy", false, "make the edit even if it breaks .sopsfleet.yaml")
 }
 
 // writeEdit shows or writes a verified edit. chain, when not nil, is the
@@ -110,6 +114,11 @@ func writeEdit(g *globalOptions, ed *recipients.Edit, o *editOutput, chain *conf
 	}
 	if o.Jobs < 0 {
 		return usageErrorf("-j/--jobs must be at least 1, got %d", o.Jobs)
+	}
+	if chain != nil {
+		if err := checkEditPolicy(g, ed, o.IgnorePolicy); err != nil {
+			return err
+		}
 	}
 	if chain == nil || o.NoUpdatekeys {
 		return writeConfigOnly(g, ed, o, chain)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sopsfleet/sopsfleet/policy"
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
 
@@ -52,12 +53,9 @@ type listedUse struct {
 }
 
 // displayType is the type shown: "ssh" for SSH recipients of sops' age type.
-func displayType(k recipients.Key) string {
-	if k.Type == recipients.TypeAge && strings.HasPrefix(k.ID, "ssh-") {
-		return "ssh"
-	}
-	return string(k.Type)
-}
+// The names are policy.TypeName's, which .sopsfleet.yaml's types rule uses:
+// also "age-plugin" and "age-pq" for those age recipients.
+func displayType(k recipients.Key) string { return policy.TypeName(k) }
 
 func listRecipients(c *recipients.Config) []listedRecipient {
 	var out []listedRecipient

@@ -31,6 +31,9 @@ type updatekeysOptions struct {
 	JSON       bool
 	Verbose    bool
 	Jobs       int
+
+	// ApplySelector: with --rotate, re-encrypt under the rule's selector.
+	ApplySelector bool
 }
 
 func newUpdatekeysCmd(g *globalOptions) *cobra.Command {
@@ -95,6 +98,7 @@ file; -q: failed files only); --json prints it as JSON.`,
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.Identities, "identity", "i", nil, "age identity file or SSH private key to open files with (repeatable)")
 	f.BoolVar(&o.Rotate, "rotate", false, "give every file a new data key (all values re-encrypted)")
+	f.BoolVar(&o.ApplySelector, "apply-selector", false, "with --rotate: re-encrypt values under the rule's encrypted_regex/suffix selector (fixes selector-drift)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the plan only: decrypt nothing, write nothing")
 	f.BoolVar(&o.JSON, "json", false, "print the summary as JSON")
 	f.IntVarP(&o.Jobs, "jobs", "j", 0, "number of files to work on at once (0: one per CPU)")
@@ -103,6 +107,9 @@ file; -q: failed files only); --json prints it as JSON.`,
 
 func runUpdatekeys(o *updatekeysOptions) error {
 	g := o.g
+	if o.ApplySelector && !o.Rotate {
+		return usageErrorf("--apply-selector needs --rotate: a new selector re-encrypts every value with a new data key")
+	}
 	// -v/--verbose is the global flag: it also lists unchanged files,
 	// ignored files and identity sources here.
 	o.Verbose = o.Verbose || g.IO.Verbose
@@ -128,30 +135,6 @@ func runUpdatekeys(o *updatekeysOptions) error {
 			return usageErrorf("cannot read %q: %v", r, ukUnwrapPathErr(err))
 		}
 	}
-	// A symbolic link to a file outside the repository is never written
-	// through: a one-line link in a pull request must not make updatekeys
-	// re-encrypt a file elsewhere on the machine.
-	treeRoot := sopsfile.TreeRoot(tc.DefaultRoot())
-	d, err := sopsfile.DiscoverTree(roots, sopsfile.DiscoverOptions{Jobs: o.Jobs, Root: treeRoot})
-	if err != nil {
-		return failErr(err)
-	}
-	files, ignored := d.Found, d.Ignored
-	warnSkippedLinks(g, treeRoot, d.SkippedLinks)
-	named := map[string]bool{}
-	for _, r := range o.Paths {
-		if st, err := os.Stat(r); err == nil && !st.IsDir() {
-			named[filepath.Clean(r)] = true
-		}
-	}
-	for _, p := range ignored {
-		switch {
-		case named[filepath.Clean(p)]:
-			g.IO.Warnf("%s is not a sops-encrypted file: skipped", ukDisplayPath(p))
-		case o.Verbose:
-			g.IO.Infof("ignored %s (not sops-encrypted)", ukDisplayPath(p))
-		}
-	}
 	var ids *identitySource
 	if !o.DryRun {
 		ids = newIdentitySource(g, o.Identities, o.Verbose)
@@ -163,14 +146,7 @@ func runUpdatekeys(o *updatekeysOptions) error {
 			}
 		}
 	}
-	if len(files) == 0 {
-		if o.JSON {
-			return writeUpdatekeysJSON(g, configPath, o, nil)
-		}
-		g.IO.Infof("no sops-encrypted files found under %s", strings.Join(ukQuoteAll(roots), ", "))
-		return nil
-	}
-	bar := newProgressBar(g.IO, len(files), "files")
+	bar := newProgressBar(g.IO, 0, "files")
 	if ids != nil {
 		ids.bar = bar
 	}
@@ -181,28 +157,64 @@ func runUpdatekeys(o *updatekeysOptions) error {
 		Rotate:     o.Rotate,
 		DryRun:     o.DryRun,
 		Jobs:       o.Jobs,
-		Progress:   func(done, total int, r *rekey.Result) { bar.Set(done) },
+		Progress:   func(done, total int, r *rekey.Result) { bar.SetOf(done, total) },
 	}
+	opts.ApplySelector = o.ApplySelector
 	if ids != nil {
 		opts.Opener = ids.opener
 	}
-	// On Ctrl-C, files being written are finished (each write is atomic
-	// anyway), the others are skipped and reported; a second Ctrl-C stops
-	// at once.
+	// On Ctrl-C the files already staged are not written and their
+	// temporary files removed (or, once the renames have begun, the renames
+	// stop between files); the others are skipped and reported. A second
+	// Ctrl-C stops at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
 		<-ctx.Done()
 		stop()
 	}()
-	// A run makes much short-lived garbage (parsing, age, edits) on a
-	// live heap that is mostly the files' content: collecting less often
-	// saves ~15% of the CPU time, unless GOGC says otherwise.
+	// A run makes much short-lived garbage (parsing, age, edits): collecting
+	// less often saves CPU time, unless GOGC says otherwise. Files are
+	// worked on as they are found and let go when done, so the live heap
+	// stays small.
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
-	results := rekey.RunFound(ctx, files, opts)
+	// A symbolic link to a file outside the repository is never written
+	// through: a one-line link in a pull request must not make updatekeys
+	// re-encrypt a file elsewhere on the machine.
+	treeRoot := sopsfile.TreeRoot(tc.DefaultRoot())
+	run, err := rekey.RunTree(ctx, roots, sopsfile.DiscoverOptions{Jobs: o.Jobs, Root: treeRoot}, opts)
 	bar.Done()
+	if err != nil {
+		return failErr(err)
+	}
+	results := run.Results
+	warnSkippedLinks(g, treeRoot, run.Tree.SkippedLinks)
+	named := map[string]bool{}
+	for _, r := range o.Paths {
+		if st, err := os.Stat(r); err == nil && !st.IsDir() {
+			named[filepath.Clean(r)] = true
+		}
+	}
+	for _, p := range run.Ignored {
+		switch {
+		case named[filepath.Clean(p)]:
+			g.IO.Warnf("%s is not a sops-encrypted file: skipped", ukDisplayPath(p))
+		case o.Verbose:
+			g.IO.Infof("ignored %s (not sops-encrypted)", ukDisplayPath(p))
+		}
+	}
+	if len(results) == 0 {
+		if o.JSON {
+			return writeUpdatekeysJSON(g, configPath, o, nil)
+		}
+		g.IO.Infof("no sops-encrypted files found under %s", strings.Join(ukQuoteAll(roots), ", "))
+		return nil
+	}
+	if o.Verbose && !o.DryRun {
+		g.IO.Verbosef("%d fsyncs for %d files written", run.Syncs, rekey.Totals(results)[rekey.StatusUpdated]+rekey.Totals(results)[rekey.StatusRotated])
+	}
 	if o.JSON {
 		if err := writeUpdatekeysJSON(g, configPath, o, results); err != nil {
 			return err
