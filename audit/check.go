@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,6 +48,7 @@ type Code string
 // pgp-key-id, threshold-too-high. Files: selector-drift. The policy
 // (.sopsfleet.yaml, package policy): policy-require, policy-forbid,
 // policy-separate, policy-type, policy-max.
+// Between configs: nested-config.
 const (
 	CodeDrift             Code = "drift"
 	CodeThreshold         Code = "threshold"
@@ -81,6 +83,7 @@ const (
 	CodePolicySeparate    Code = "policy-separate"
 	CodePolicyType        Code = "policy-type"
 	CodePolicyMax         Code = "policy-max"
+	CodeNestedConfig      Code = "nested-config"
 )
 
 // CodeInfo describes a finding code: its default severity and a short
@@ -126,6 +129,7 @@ var Codes = []CodeInfo{
 	{CodePolicySeparate, SeverityError, "a file (or a creation rule) is encrypted to members of two groups .sopsfleet.yaml keeps apart"},
 	{CodePolicyType, SeverityError, "a file (or a creation rule) has a recipient of a type .sopsfleet.yaml does not allow"},
 	{CodePolicyMax, SeverityError, "a file (or a creation rule) has more recipients than .sopsfleet.yaml allows"},
+	{CodeNestedConfig, SeverityWarning, "sops run from the repository root would encrypt a file under a nested .sops.yaml to other recipients"},
 }
 
 // InfoOf returns the description of code.
@@ -146,6 +150,9 @@ type Finding struct {
 	Line     int    // 0 when unknown
 	Message  string // one line, no secret values
 	Hint     string // one line: how to fix it
+	// Config is the display path of the .sops.yaml that governs File, set
+	// for file findings when the scan met more than one config.
+	Config string
 }
 
 // ScanOptions say what to scan.
@@ -169,6 +176,21 @@ type ScanOptions struct {
 	// skipped (ScanResult.SkippedLinks). "": sopsfile.TreeRoot of the
 	// config's folder (the git top level, else that folder).
 	Root string
+	// Configs, if set, gives each file the config that governs it (the
+	// nearest .sops.yaml at or above its folder); Config is then the
+	// config found from the working directory, nil when there is none
+	// (Paths must then be given).
+	Configs *recipients.ConfigSet
+	// RootConfig is the config sops finds when run from the repository
+	// root: a file governed by another config whose rule there would give
+	// it other recipients is reported (nested-config). Nil: not checked.
+	RootConfig *recipients.Config
+}
+
+// ScanConfig is a .sops.yaml a scan met.
+type ScanConfig struct {
+	Config *recipients.Config
+	Path   string // display path
 }
 
 // FileResult is what Scan learned about one file.
@@ -182,10 +204,19 @@ type FileResult struct {
 	NotEncrypted bool
 	// Explicit is true for a file named on the command line.
 	Explicit bool
+	// Config is the config that governs the file and ConfigPath its
+	// display path; with ConfigErr set instead when none does
+	// (recipients.ErrNoConfigAbove) or it cannot be loaded.
+	Config     *recipients.Config
+	ConfigPath string
+	ConfigErr  error
 	// Rule is the creation rule for the file; nil with RuleErr set when no
 	// rule matches (recipients.ErrNoRule).
 	Rule    *recipients.Rule
 	RuleErr error
+	// RootRule is the rule of ScanOptions.RootConfig for a file governed by
+	// another config, set only when its recipients differ from Rule's.
+	RootRule *recipients.Rule
 	// Diffs are the differing key groups (nil: recipients match).
 	Diffs []GroupDiff
 	// Threshold and WantedThreshold are the effective Shamir thresholds
@@ -209,7 +240,12 @@ func (r *FileResult) Encrypted() bool { return r.File != nil }
 // is not encrypted but a creation rule selects, every unreadable file.
 type ScanResult struct {
 	Config *recipients.Config
-	Files  []*FileResult // sorted by display path
+	// Configs are every config the scan met, Config first; RootConfig
+	// (and its display path) is ScanOptions.RootConfig.
+	Configs        []ScanConfig
+	RootConfig     *recipients.Config
+	RootConfigPath string
+	Files          []*FileResult // sorted by display path
 	// SopsYml are .sops.yml files met while walking (ignored by sops).
 	SopsYml []string
 	// Scanned counts every file looked at.
@@ -234,7 +270,14 @@ func Scan(opts ScanOptions) (*ScanResult, error) {
 	}
 	roots := opts.Paths
 	if len(roots) == 0 {
+		if cfg == nil {
+			return nil, errors.New("no config and no path to scan")
+		}
 		roots = []string{cfg.Dir}
+	}
+	set := opts.Configs
+	if set == nil {
+		set = recipients.FixedConfigSet(cfg)
 	}
 	explicit := map[string]bool{}
 	for _, p := range roots {
@@ -247,15 +290,18 @@ func Scan(opts ScanOptions) (*ScanResult, error) {
 		}
 	}
 	root := opts.Root
-	if root == "" && cfg.Dir != "" {
+	if root == "" && cfg != nil && cfg.Dir != "" {
 		root = sopsfile.TreeRoot(cfg.Dir)
 	}
-	res := &ScanResult{Config: cfg, Root: root}
+	res := &ScanResult{Config: cfg, Root: root, RootConfig: opts.RootConfig}
+	if opts.RootConfig != nil {
+		res.RootConfigPath = display(absPath(opts.RootConfig.Path))
+	}
 	configAbs := ""
-	if cfg.Path != "" {
+	if cfg != nil && cfg.Path != "" {
 		configAbs = absPath(cfg.Path)
 	}
-	if cfg.Dir != "" {
+	if cfg != nil && cfg.Dir != "" {
 		yml := filepath.Join(cfg.Dir, ".sops.yml")
 		if _, err := os.Stat(yml); err == nil {
 			res.SopsYml = append(res.SopsYml, display(yml))
@@ -277,10 +323,25 @@ func Scan(opts ScanOptions) (*ScanResult, error) {
 		paths[i] = a
 		switch {
 		case a == configAbs:
+		case filepath.Base(a) == recipients.ConfigFileName && opts.Configs != nil:
+			// a nested config: linted, not a file to encrypt
 		case filepath.Base(a) == ".sops.yml":
 			sopsYml[i] = true
 		default:
-			results[i] = scanFound(cfg, found, sops, a, display(a), explicit[a], opts.Plaintext)
+			fileCfg, cfgErr := set.For(a)
+			if cfgErr != nil {
+				results[i] = noConfigFound(found, sops, a, display(a), explicit[a], cfgErr)
+				break
+			}
+			r := scanFound(fileCfg, found, sops, a, display(a), explicit[a], opts.Plaintext)
+			if r != nil {
+				r.Config = fileCfg
+				r.ConfigPath = display(absPath(fileCfg.Path))
+				if r.File != nil && opts.RootConfig != nil && fileCfg != opts.RootConfig {
+					r.RootRule = rootRuleDiffers(opts.RootConfig, a, r.Rule)
+				}
+			}
+			results[i] = r
 		}
 	})
 	if err != nil {
@@ -301,6 +362,15 @@ func Scan(opts ScanOptions) (*ScanResult, error) {
 		}
 	}
 	sort.Slice(res.Files, func(i, j int) bool { return res.Files[i].Path < res.Files[j].Path })
+	for _, c := range set.Loaded() {
+		res.Configs = append(res.Configs, ScanConfig{Config: c, Path: display(absPath(c.Path))})
+		if c != cfg && c.Dir != "" {
+			yml := filepath.Join(c.Dir, ".sops.yml")
+			if _, err := os.Stat(yml); err == nil {
+				res.SopsYml = append(res.SopsYml, display(yml))
+			}
+		}
+	}
 	sort.Strings(res.SopsYml)
 	res.SopsYml = compactStrings(res.SopsYml)
 	return res, nil
@@ -379,6 +449,45 @@ func scanFound(cfg *recipients.Config, found sopsfile.Found, sops bool, abs, dis
 	}
 	detach(f)
 	return r
+}
+
+// noConfigFound is the result of a file no config governs: an encrypted
+// (or unreadable) file is reported, any other file is not.
+func noConfigFound(found sopsfile.Found, sops bool, abs, disp string, explicit bool, err error) *FileResult {
+	if !sops {
+		return nil
+	}
+	r := &FileResult{Path: disp, Abs: abs, Explicit: explicit, ConfigErr: err}
+	if found.Err != nil {
+		if errors.Is(found.Err, fs.ErrNotExist) && !explicit {
+			return nil
+		}
+		r.Err = found.Err
+		return r
+	}
+	r.File = found.File
+	checkEncs(r.File)
+	r.Threshold = EffectiveThreshold(r.File.ShamirThreshold, len(r.File.Groups))
+	detach(r.File)
+	return r
+}
+
+// rootRuleDiffers returns the rule root gives the file at abs when its
+// recipients differ from those of rule (the file's own); nil when they are
+// the same, or root has no rule for it (sops then fails loudly).
+func rootRuleDiffers(root *recipients.Config, abs string, rule *recipients.Rule) *recipients.Rule {
+	if rule == nil {
+		return nil
+	}
+	rr, err := root.RuleFor(abs)
+	if err != nil || rr == nil {
+		return nil
+	}
+	if sameGroups(groupSets(rr), groupSets(rule)) && EffectiveThreshold(rr.ShamirThreshold, len(rr.Groups)) ==
+		EffectiveThreshold(rule.ShamirThreshold, len(rule.Groups)) {
+		return nil
+	}
+	return rr
 }
 
 // namedStanzas is groups without the entries that name no key (a malformed
@@ -460,7 +569,16 @@ func specificRule(r *recipients.Rule) bool {
 // Check turns a scan and the config into findings: the config lint first,
 // then the files in path order. configPath is the config's display path.
 func Check(res *ScanResult, configPath string) []Finding {
-	findings := Lint(res.Config, configPath)
+	var findings []Finding
+	if res.Config != nil {
+		findings = Lint(res.Config, configPath)
+	}
+	// Every other config met governs some files: linted too.
+	for _, c := range res.Configs {
+		if c.Config != res.Config {
+			findings = append(findings, Lint(c.Config, c.Path)...)
+		}
+	}
 	for _, p := range res.SopsYml {
 		findings = append(findings, Finding{
 			Severity: SeverityWarning, Code: CodeSopsYml, File: p,
@@ -487,7 +605,20 @@ func Check(res *ScanResult, configPath string) []Finding {
 		})
 	}
 	for _, r := range res.Files {
-		findings = append(findings, fileFindings(res.Config, r)...)
+		cfg := r.Config
+		if cfg == nil {
+			cfg = res.Config
+		}
+		start := len(findings)
+		findings = append(findings, fileFindings(cfg, r)...)
+		if r.RootRule != nil {
+			findings = append(findings, nestedConfigFinding(res, r))
+		}
+		if len(res.Configs) > 1 {
+			for i := start; i < len(findings); i++ {
+				findings[i].Config = r.ConfigPath
+			}
+		}
 	}
 	return findings
 }
@@ -561,13 +692,21 @@ func fileFindings(cfg *recipients.Config, r *FileResult) []Finding {
 		}
 	}
 	// rule and drift
-	if r.RuleErr != nil && !errors.Is(r.RuleErr, recipients.ErrNoRule) {
+	if r.ConfigErr != nil {
+		msg := "no .sops.yaml in its folder or any folder above it: sops run there cannot choose a creation rule"
+		hint := "add a .sops.yaml whose creation rule matches it, or name one with --config"
+		if !errors.Is(r.ConfigErr, recipients.ErrNoConfigAbove) {
+			msg = "the .sops.yaml that governs it cannot be loaded: " + oneLine(r.ConfigErr.Error())
+			hint = "fix that .sops.yaml"
+		}
+		add(SeverityError, CodeNoRule, f.MetadataLine, hint, "%s", msg)
+	} else if r.RuleErr != nil && !errors.Is(r.RuleErr, recipients.ErrNoRule) {
 		add(SeverityError, CodeNoRule, f.MetadataLine, "fix the path_regex reported as bad-regex",
 			"sops cannot choose a creation rule for this file: an invalid path_regex comes before any match")
 	} else if r.RuleErr != nil || r.Rule == nil {
 		add(SeverityError, CodeNoRule, f.MetadataLine,
-			"add a creation rule whose path_regex matches it to .sops.yaml",
-			"no creation rule in .sops.yaml matches this file")
+			"add a creation rule whose path_regex matches it to "+cmp.Or(r.ConfigPath, ".sops.yaml"),
+			"no creation rule in %s matches this file", cmp.Or(r.ConfigPath, ".sops.yaml"))
 	} else {
 		for _, d := range r.Diffs {
 			line := f.MetadataLine
@@ -631,6 +770,64 @@ func fileFindings(cfg *recipients.Config, r *FileResult) []Finding {
 			"value of %q is stored in plaintext; sops cannot decrypt the file", where)
 	}
 	return out
+}
+
+// nestedConfigFinding warns that sops run from the repository root would
+// encrypt r to the recipients of the root config's rule, not to those of
+// the config that governs r.
+func nestedConfigFinding(res *ScanResult, r *FileResult) Finding {
+	own, root := groupSets(r.Rule), groupSets(r.RootRule)
+	var parts []string
+	name := func(k recipients.Key) string {
+		if n := r.Config.NameOf(k); n != "" {
+			return n
+		}
+		return DisplayName(res.RootConfig, k)
+	}
+	for i := 0; i < max(len(own), len(root)); i++ {
+		var o, rt map[recipients.Key]bool
+		if i < len(own) {
+			o = own[i]
+		}
+		if i < len(root) {
+			rt = root[i]
+		}
+		var without, with []string
+		if i < len(r.Rule.Groups) {
+			for _, m := range r.Rule.Groups[i].Members {
+				if o[m.Key] && !rt[m.Key] && !slices.Contains(without, name(m.Key)) {
+					without = append(without, name(m.Key))
+				}
+			}
+		}
+		if i < len(r.RootRule.Groups) {
+			for _, m := range r.RootRule.Groups[i].Members {
+				if rt[m.Key] && !o[m.Key] && !slices.Contains(with, name(m.Key)) {
+					with = append(with, name(m.Key))
+				}
+			}
+		}
+		where := ""
+		if max(len(own), len(root)) > 1 {
+			where = fmt.Sprintf("key group %d ", i+1)
+		}
+		if len(without) > 0 {
+			parts = append(parts, where+"without "+strings.Join(without, ", "))
+		}
+		if len(with) > 0 {
+			parts = append(parts, where+"with "+strings.Join(with, ", "))
+		}
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "with another shamir_threshold")
+	}
+	dir := filepath.ToSlash(filepath.Dir(r.ConfigPath))
+	return Finding{
+		Severity: SeverityWarning, Code: CodeNestedConfig, File: r.Path, Line: r.File.MetadataLine,
+		Message: fmt.Sprintf("sops run from the repository root would encrypt it by creation rule %d of %s, %s, not as %s asks",
+			r.RootRule.Index+1, res.RootConfigPath, strings.Join(parts, "; "), r.ConfigPath),
+		Hint: fmt.Sprintf("run sops for it from %s, or make creation rule %d of %s skip that folder", dir, r.RootRule.Index+1, res.RootConfigPath),
+	}
 }
 
 // DisplayName is the name a report shows for key: the name the config gives

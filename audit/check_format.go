@@ -36,10 +36,12 @@ func (f Finding) Location() string {
 	return f.File
 }
 
-// WriteText writes findings one per line with the hint below:
+// WriteText writes findings one per line with the hint below, and the
+// config that governs the file when there are several:
 //
 //	secrets/db.yaml:14: error[drift]: recipients differ …
 //	    hint: sopsfleet updatekeys secrets/db.yaml
+//	    config: clusters/prod/.sops.yaml
 //
 // label styles the "error"/"warning" word (nil: plain).
 func WriteText(w io.Writer, fs []Finding, label func(Severity, string) string) error {
@@ -51,6 +53,9 @@ func WriteText(w io.Writer, fs []Finding, label func(Severity, string) string) e
 		fmt.Fprintf(&b, "%s: %s: %s\n", f.Location(), label(f.Severity, f.Severity.String()+"["+string(f.Code)+"]"), f.Message)
 		if f.Hint != "" {
 			fmt.Fprintf(&b, "    hint: %s\n", f.Hint)
+		}
+		if f.Config != "" {
+			fmt.Fprintf(&b, "    config: %s\n", f.Config)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -76,6 +81,7 @@ type jsonFinding struct {
 	Line     int    `json:"line,omitempty"`
 	Message  string `json:"message"`
 	Hint     string `json:"hint,omitempty"`
+	Config   string `json:"config,omitempty"`
 }
 
 // WriteJSON writes the findings and a summary as JSON.
@@ -87,7 +93,7 @@ func WriteJSON(w io.Writer, fs []Finding, files int) error {
 		Warnings int           `json:"warnings"`
 	}{Findings: []jsonFinding{}, Files: files, Errors: Errors(fs), Warnings: len(fs) - Errors(fs)}
 	for _, f := range fs {
-		out.Findings = append(out.Findings, jsonFinding{f.Severity.String(), string(f.Code), f.File, f.Line, f.Message, f.Hint})
+		out.Findings = append(out.Findings, jsonFinding{f.Severity.String(), string(f.Code), f.File, f.Line, f.Message, f.Hint, f.Config})
 	}
 	return writeJSON(w, out)
 }

@@ -65,19 +65,40 @@ type ReportFile struct {
 	Marks [][]Mark
 	// Err is set for a file whose metadata could not be read.
 	Err string
+	// Config is the display path of the .sops.yaml that governs the file
+	// ("" when none does), set when the scan met more than one config.
+	Config string
 }
 
 // Report is the access matrix: who can decrypt which file.
 type Report struct {
 	Recipients []ReportRecipient
 	Files      []ReportFile
+	// Configs lists the configs the files are governed by, when there
+	// are several (display paths); the rows then name theirs.
+	Configs []string
 }
 
 // BuildReport computes the access matrix of a scan. Recipients come in
 // config order, then keys found only in files (by type and identifier).
 func BuildReport(res *ScanResult) *Report {
-	cfg := res.Config
+	// Every config met names keys and lists wanted ones, the one found
+	// from the working directory first.
+	var configs []*recipients.Config
+	if res.Config != nil {
+		configs = append(configs, res.Config)
+	}
+	for _, c := range res.Configs {
+		if c.Config != res.Config {
+			configs = append(configs, c.Config)
+		}
+	}
 	rep := &Report{}
+	if len(res.Configs) > 1 {
+		for _, c := range res.Configs {
+			rep.Configs = append(rep.Configs, c.Path)
+		}
+	}
 	index := map[recipients.Key]int{}
 	addKey := func(k recipients.Key, wanted bool) int {
 		if i, ok := index[k]; ok {
@@ -87,8 +108,10 @@ func BuildReport(res *ScanResult) *Report {
 			return i
 		}
 		name := ""
-		if cfg != nil {
-			name = cfg.NameOf(k)
+		for _, c := range configs {
+			if name = c.NameOf(k); name != "" {
+				break
+			}
 		}
 		label := name
 		if label == "" {
@@ -98,7 +121,7 @@ func BuildReport(res *ScanResult) *Report {
 		rep.Recipients = append(rep.Recipients, ReportRecipient{Key: k, Name: name, Label: label, Wanted: wanted})
 		return index[k]
 	}
-	if cfg != nil {
+	for _, cfg := range configs {
 		for _, r := range cfg.Rules {
 			for _, g := range r.Groups {
 				for _, m := range g.Members {
@@ -149,6 +172,9 @@ func BuildReport(res *ScanResult) *Report {
 			continue
 		}
 		row := ReportFile{Path: fr.Path}
+		if rep.Configs != nil {
+			row.Config = fr.ConfigPath
+		}
 		if fr.Err != nil {
 			_, row.Err = errorText(fr.Err)
 			rep.Files = append(rep.Files, row)

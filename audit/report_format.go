@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +17,9 @@ func (r *Report) Matrix(numbered bool) (header []string, rows [][]string) {
 	cols := r.Columns()
 	shamir := r.HasShamir()
 	header = append(header, "FILE")
+	if r.Configs != nil {
+		header = append(header, "CONFIG")
+	}
 	for n, c := range cols {
 		if numbered {
 			header = append(header, strconv.Itoa(n+1))
@@ -28,6 +32,9 @@ func (r *Report) Matrix(numbered bool) (header []string, rows [][]string) {
 	}
 	for _, f := range r.Files {
 		row := []string{f.Path}
+		if r.Configs != nil {
+			row = append(row, cmp.Or(f.Config, "-"))
+		}
 		for _, c := range cols {
 			cell := ""
 			if f.Err == "" && c < len(f.Marks) {
@@ -81,6 +88,9 @@ func (r *Report) FileKey() []string {
 	out := make([]string, len(r.Files))
 	for n, f := range r.Files {
 		out[n] = fmt.Sprintf("%d  %s", n+1, f.Path)
+		if f.Config != "" {
+			out[n] += " (" + f.Config + ")"
+		}
 		if f.Err != "" {
 			out[n] += " (unreadable)"
 		}
@@ -320,6 +330,7 @@ type jsonFile struct {
 	WantedThreshold int          `json:"wanted_threshold"`
 	Access          []jsonAccess `json:"access"`
 	Error           string       `json:"error,omitempty"`
+	Config          string       `json:"config,omitempty"`
 }
 
 func toJSONRecipient(rc ReportRecipient) jsonRecipient {
@@ -338,7 +349,7 @@ func WriteReportJSON(w io.Writer, r *Report) error {
 	}
 	for _, f := range r.Files {
 		jf := jsonFile{Path: f.Path, Format: f.Format, Rule: f.Rule, Groups: f.Groups,
-			Threshold: f.Threshold, WantedThreshold: f.WantedThreshold, Access: []jsonAccess{}, Error: f.Err}
+			Threshold: f.Threshold, WantedThreshold: f.WantedThreshold, Access: []jsonAccess{}, Error: f.Err, Config: f.Config}
 		for i, marks := range f.Marks {
 			for _, m := range marks {
 				jf.Access = append(jf.Access, jsonAccess{Recipient: r.Recipients[i].Key.String(), Group: m.Group, State: m.Access.String()})

@@ -60,6 +60,15 @@ type ChangeOptions struct {
 	// Prepared, if set, is called by [ChangePlan.Prepare] after each file
 	// it prepared (or failed to), never concurrently.
 	Prepared func(done, total int, f *ChangeFile)
+	// Also are further configs edited in the same plan (remove and replace
+	// edit every .sops.yaml of the tree that lists the key). Each is
+	// written last, with ConfigPath, and only if its text is still Old.
+	Also []ConfigEdit
+	// Nearest: each file is governed by the nearest .sops.yaml at or above
+	// its folder, as sops run from there finds it; a file governed by a
+	// config that is not edited only loses the removed keys. False: the
+	// edited config governs every file in its folder (--config).
+	Nearest bool
 }
 
 // RootKind says why a folder is the tree a config change searches.
@@ -83,8 +92,12 @@ type ChangeFile struct {
 	// its other recipients are kept.
 	NoRule bool
 	// Outside: the file is outside the config's folder (under the git top
-	// level); it is handled as NoRule.
+	// level), or governed by a config the change does not edit; it is
+	// handled as NoRule.
 	Outside bool
+	// Governor is the .sops.yaml that governs an Outside file, when one
+	// does ([ChangeOptions.Nearest]).
+	Governor string
 	// Holds are the removed keys the file's metadata holds.
 	Holds []recipients.Key
 	// RuleHad: the file's rule in the old config lists a removed key, so
@@ -135,8 +148,11 @@ type ChangePlan struct {
 	// Leftovers are temporary files of an earlier, killed run that Prepare
 	// removed.
 	Leftovers []string
+	// Edits are the configs edited, ConfigPath first; all are written last.
+	Edits []*EditedConfig
 
 	opts     ChangeOptions
+	nearest  *recipients.ConfigSet
 	eng      *engine
 	tempDirs []string // folders where the walk met temporary files
 	staged   *atomicfile.Staged
@@ -234,6 +250,14 @@ func PlanChange(ctx context.Context, opts ChangeOptions) (*ChangePlan, error) {
 		Removed:    opts.Removed,
 		Rotate:     opts.Rotate,
 		opts:       opts,
+		nearest:    recipients.NearestConfigSet(),
+	}
+	if p.Edits, err = parseEdits(opts, oldCfg, newCfg); err != nil {
+		return nil, err
+	}
+	names := []*recipients.Config{oldCfg}
+	for _, e := range p.Edits[1:] {
+		names = append(names, e.New, e.Old)
 	}
 	if opts.Root != "" {
 		p.Root, p.RootKind = opts.Root, RootGiven
@@ -250,7 +274,7 @@ func PlanChange(ctx context.Context, opts ChangeOptions) (*ChangePlan, error) {
 		Rotate:      opts.Rotate,
 		Jobs:        jobs,
 		Opener:      opts.Opener,
-		NameSources: []*recipients.Config{oldCfg},
+		NameSources: names,
 	}, cpu: make(chan struct{}, jobs)}
 	// Links to files outside the tree are never read or written through:
 	// one hostile link must not make a retirement re-encrypt a file
@@ -284,14 +308,15 @@ func within(path, dir string) bool {
 // planFile decides whether the change affects one file, and how.
 func (p *ChangePlan) planFile(fd sopsfile.Found) *ChangeFile {
 	abs, _ := filepath.Abs(fd.Path)
-	outside := !within(abs, p.New.Dir)
+	ed, other := p.governing(abs)
+	outside := ed == nil
 	wantedChanged, ruleHad := false, false
 	if !outside {
-		oldRule, oerr := p.Old.RuleFor(fd.Path)
+		oldRule, oerr := ed.Old.RuleFor(fd.Path)
 		if oerr == nil {
 			ruleHad = ruleHolds(oldRule, p.Removed)
 		}
-		newRule, nerr := p.New.RuleFor(fd.Path)
+		newRule, nerr := ed.New.RuleFor(fd.Path)
 		switch {
 		case oerr != nil && nerr != nil:
 		case oerr != nil || nerr != nil:
@@ -300,7 +325,7 @@ func (p *ChangePlan) planFile(fd sopsfile.Found) *ChangeFile {
 			wantedChanged = !sameWanted(oldRule, newRule)
 		}
 	}
-	cf := &ChangeFile{found: fd, Outside: outside, RuleHad: ruleHad}
+	cf := &ChangeFile{found: fd, Outside: outside, RuleHad: ruleHad, Governor: other}
 	cf.Path = fd.Path
 	cf.Added, cf.Removed = []Change{}, []Change{}
 	if fd.Err != nil || fd.File == nil {
@@ -350,7 +375,7 @@ func (p *ChangePlan) planFile(fd sopsfile.Found) *ChangeFile {
 	var plan *Plan
 	var err error
 	if !outside {
-		plan, err = PlanFile(p.New, f, false)
+		plan, err = PlanFile(ed.New, f, false)
 		if err != nil && errors.Is(err, recipients.ErrNoRule) {
 			err = nil
 			plan = nil
@@ -541,9 +566,11 @@ func (p *ChangePlan) Prepare(ctx context.Context) error {
 		return err
 	}
 	// .sops.yaml last: renamed only once every file is, and durable.
-	if err := p.staged.Stage(p.ConfigPath, p.opts.New, atomicfile.Options{Expect: p.opts.Old, Last: true}); err != nil {
-		p.Abort()
-		return fmt.Errorf("cannot write %s: %w", p.ConfigPath, err)
+	for _, e := range p.Edits {
+		if err := p.staged.Stage(e.Path, e.edit.New, atomicfile.Options{Expect: e.edit.Old, Last: true}); err != nil {
+			p.Abort()
+			return fmt.Errorf("cannot write %s: %w", e.Path, err)
+		}
 	}
 	readOnly := map[string]bool{}
 	for _, path := range p.staged.ReadOnly() {
@@ -675,7 +702,9 @@ func (p *ChangePlan) affectedDirs() []string {
 			set[filepath.Dir(real)] = true
 		}
 	}
-	add(p.ConfigPath)
+	for _, e := range p.Edits {
+		add(e.Path)
+	}
 	for _, cf := range p.Files {
 		add(cf.Path)
 	}

@@ -43,7 +43,10 @@ func (a Action) String() string {
 // and .sops.yaml alone (nothing is decrypted).
 type Plan struct {
 	File *sopsfile.File
-	Rule *recipients.Rule
+	// Config is the .sops.yaml the rule comes from (the one that governs
+	// the file).
+	Config *recipients.Config
+	Rule   *recipients.Rule
 	// Wanted are the rule's key groups.
 	Wanted []recipients.Group
 	// Diffs are the groups that differ (see [audit.DiffGroups]).
@@ -128,6 +131,7 @@ func PlanFile(cfg *recipients.Config, f *sopsfile.File, rotate bool) (*Plan, err
 	}
 	p := &Plan{
 		File:          f,
+		Config:        cfg,
 		Rule:          rule,
 		Wanted:        rule.Groups,
 		Diffs:         audit.DiffGroups(rule.Groups, f.Groups),

@@ -54,6 +54,9 @@ type Result struct {
 	ThresholdTo   int    `json:"threshold_to,omitempty"`
 	Error         string `json:"error,omitempty"`
 	Err           error  `json:"-"`
+	// Config is the .sops.yaml that governs the file, when configs are
+	// chosen per file ([Options.Configs]).
+	Config string `json:"config,omitempty"`
 	// Plan is the plan the result comes from (nil when the file could not be
 	// read or planned).
 	Plan *Plan `json:"-"`
@@ -63,6 +66,11 @@ type Result struct {
 type Options struct {
 	// Config is the parsed .sops.yaml the wanted groups come from.
 	Config *recipients.Config
+	// Configs, if set, chooses the config of each file instead (the
+	// nearest .sops.yaml at or above the file's folder, see
+	// [recipients.NearestConfigSet]); Config is then only used to name keys.
+	// A file no config governs fails.
+	Configs *recipients.ConfigSet
 	// ConfigPath is the .sops.yaml sops' own loader reads, for the settings
 	// of non-age keys (KMS context…) and the stores settings used when a file
 	// must be re-emitted. Empty: none.
@@ -358,7 +366,11 @@ func (e *engine) compute(in sopsfile.Found) (Result, []byte, []byte) {
 			return failed(path, err), nil, nil
 		}
 	}
-	plan, err := PlanFile(e.opts.Config, f, e.opts.Rotate)
+	cfg, err := e.configFor(path)
+	if err != nil {
+		return failed(path, err), nil, nil
+	}
+	plan, err := PlanFile(cfg, f, e.opts.Rotate)
 	if err != nil {
 		return failed(path, err), nil, nil
 	}
@@ -449,12 +461,19 @@ func readErr(err error) error {
 // describe fills a result from a plan, with the status the plan leads to.
 func (e *engine) describe(path string, p *Plan) Result {
 	r := Result{Path: path, Plan: p, Added: []Change{}, Removed: []Change{}}
+	cfg := p.Config
+	if cfg == nil {
+		cfg = e.opts.Config
+	}
+	if e.opts.Configs != nil && cfg != nil {
+		r.Config = cfg.Path
+	}
 	for _, d := range p.Diffs {
 		for _, m := range d.Missing {
-			r.Added = append(r.Added, Change{Type: m.Key.Type, Key: m.Key.ID, Name: memberName(e.opts.Config, m), Group: d.Group + 1})
+			r.Added = append(r.Added, Change{Type: m.Key.Type, Key: m.Key.ID, Name: memberName(cfg, m), Group: d.Group + 1})
 		}
 		for _, s := range d.Extra {
-			r.Removed = append(r.Removed, Change{Type: s.Key.Type, Key: s.Key.ID, Name: e.nameOf(s.Key), Group: d.Group + 1})
+			r.Removed = append(r.Removed, Change{Type: s.Key.Type, Key: s.Key.ID, Name: e.nameOf(cfg, s.Key), Group: d.Group + 1})
 		}
 	}
 	if p.ThresholdFrom != p.ThresholdTo {
@@ -482,12 +501,10 @@ func memberName(cfg *recipients.Config, m recipients.Member) string {
 	return cfg.NameOf(m.Key)
 }
 
-// nameOf names a key from the config, else from the name sources.
-func (e *engine) nameOf(k recipients.Key) string {
-	if n := e.opts.Config.NameOf(k); n != "" {
-		return n
-	}
-	for _, c := range e.opts.NameSources {
+// nameOf names a key from the file's config, else from the config of the
+// run, else from the name sources.
+func (e *engine) nameOf(cfg *recipients.Config, k recipients.Key) string {
+	for _, c := range append([]*recipients.Config{cfg, e.opts.Config}, e.opts.NameSources...) {
 		if c == nil {
 			continue
 		}
@@ -498,9 +515,31 @@ func (e *engine) nameOf(k recipients.Key) string {
 	return ""
 }
 
+// configFor returns the config that governs the file at path.
+func (e *engine) configFor(path string) (*recipients.Config, error) {
+	if e.opts.Configs == nil {
+		return e.opts.Config, nil
+	}
+	cfg, err := e.opts.Configs.For(path)
+	if errors.Is(err, recipients.ErrNoConfigAbove) {
+		return nil, errors.New("no .sops.yaml in the file's folder or any folder above it governs it")
+	}
+	return cfg, err
+}
+
+// configPath is the .sops.yaml sops' loader reads for the plan's file: the
+// file's own config when configs are chosen per file or edited together.
+func (e *engine) configPath(p *Plan) string {
+	if p.Config != nil && p.Config.Path != "" && (e.opts.Configs != nil || p.Config != e.opts.Config) {
+		return p.Config.Path
+	}
+	return e.opts.ConfigPath
+}
+
 // apply computes the new bytes of the file for plan.
 func (e *engine) apply(p *Plan, data, key []byte) ([]byte, error) {
 	f := p.File
+	configPath := e.configPath(p)
 	switch p.Action {
 	case ActionRewrap:
 		var removed []recipients.Key
@@ -517,7 +556,7 @@ func (e *engine) apply(p *Plan, data, key []byte) ([]byte, error) {
 			for i, m := range members {
 				keys[i] = m.Key
 			}
-			rs, err := sopsfile.ResolveRecipients([][]recipients.Key{keys}, e.opts.ConfigPath, f.Path, f, data)
+			rs, err := sopsfile.ResolveRecipients([][]recipients.Key{keys}, configPath, f.Path, f, data)
 			if err != nil {
 				return nil, err
 			}
@@ -535,15 +574,15 @@ func (e *engine) apply(p *Plan, data, key []byte) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		rs, err := sopsfile.ResolveRecipients(wantedKeys(p.Wanted), e.opts.ConfigPath, f.Path, f, data)
+		rs, err := sopsfile.ResolveRecipients(wantedKeys(p.Wanted), configPath, f.Path, f, data)
 		if err != nil {
 			return nil, err
 		}
 		if p.Action == ActionRotate && e.opts.ApplySelector {
-			return rotateSelect(op, f, data, key, rs, p, e.opts.ConfigPath)
+			return rotateSelect(op, f, data, key, rs, p, configPath)
 		}
 		if p.Action == ActionRotate {
-			return op.Rotate(f, data, key, rs, p.ThresholdTo, e.opts.ConfigPath)
+			return op.Rotate(f, data, key, rs, p.ThresholdTo, configPath)
 		}
 		parts, err := sopsfile.SplitDataKey(key, len(rs), p.ThresholdTo)
 		if err != nil {
@@ -558,7 +597,7 @@ func (e *engine) apply(p *Plan, data, key []byte) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return replaceKeyGroups(f, data, enc, p.ThresholdTo, e.opts.ConfigPath)
+		return replaceKeyGroups(f, data, enc, p.ThresholdTo, configPath)
 	}
 	return data, nil
 }

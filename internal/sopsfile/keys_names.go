@@ -29,6 +29,16 @@ func SecretNames(f *File, data []byte) ([]string, error) {
 }
 
 func walkSecretNames(v any, path string, emit func(string)) {
+	walkLeaves(v, path, func(path string, leaf any) {
+		if s, ok := leaf.(string); ok && strings.HasPrefix(s, "ENC[") {
+			emit(path)
+		}
+	})
+}
+
+// walkLeaves calls emit with the key path ("a.b[2].c") of every value of a
+// sops tree that is not a branch, a list or a comment.
+func walkLeaves(v any, path string, emit func(path string, leaf any)) {
 	switch v := v.(type) {
 	case sops.TreeBranch:
 		for _, item := range v {
@@ -39,15 +49,14 @@ func walkSecretNames(v any, path string, emit func(string)) {
 			if path != "" {
 				name = path + "." + name
 			}
-			walkSecretNames(item.Value, name, emit)
+			walkLeaves(item.Value, name, emit)
 		}
 	case []any:
 		for i, e := range v {
-			walkSecretNames(e, fmt.Sprintf("%s[%d]", path, i), emit)
+			walkLeaves(e, fmt.Sprintf("%s[%d]", path, i), emit)
 		}
-	case string:
-		if strings.HasPrefix(v, "ENC[") {
-			emit(path)
-		}
+	case sops.Comment:
+	default:
+		emit(path, v)
 	}
 }

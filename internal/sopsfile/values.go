@@ -44,27 +44,11 @@ func Values(f *File, data []byte) ([]Value, error) {
 }
 
 func walkValues(v any, path string, emit func(path, enc string)) {
-	switch v := v.(type) {
-	case sops.TreeBranch:
-		for _, item := range v {
-			if _, ok := item.Key.(sops.Comment); ok {
-				continue
-			}
-			name := fmt.Sprint(item.Key)
-			if path != "" {
-				name = path + "." + name
-			}
-			walkValues(item.Value, name, emit)
+	walkLeaves(v, path, func(path string, leaf any) {
+		if s, ok := leaf.(string); ok && strings.HasPrefix(s, "ENC[") {
+			emit(path, s)
 		}
-	case []any:
-		for i, e := range v {
-			walkValues(e, fmt.Sprintf("%s[%d]", path, i), emit)
-		}
-	case string:
-		if strings.HasPrefix(v, "ENC[") {
-			emit(path, v)
-		}
-	}
+	})
 }
 
 // MaskedPlain returns the data of a sops file without its metadata, emitted
@@ -178,25 +162,4 @@ func PlainDigests(f *File, data, dataKey, salt []byte) (map[string][32]byte, err
 	return out, nil
 }
 
-func walkPlain(v any, path string, emit func(string, any)) {
-	switch v := v.(type) {
-	case sops.TreeBranch:
-		for _, item := range v {
-			if _, ok := item.Key.(sops.Comment); ok {
-				continue
-			}
-			name := fmt.Sprint(item.Key)
-			if path != "" {
-				name = path + "." + name
-			}
-			walkPlain(item.Value, name, emit)
-		}
-	case []any:
-		for i, e := range v {
-			walkPlain(e, fmt.Sprintf("%s[%d]", path, i), emit)
-		}
-	case sops.Comment:
-	default:
-		emit(path, v)
-	}
-}
+func walkPlain(v any, path string, emit func(string, any)) { walkLeaves(v, path, emit) }

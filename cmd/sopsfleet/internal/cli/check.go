@@ -7,6 +7,7 @@ import (
 
 	"github.com/sopsfleet/sopsfleet/audit"
 	"github.com/sopsfleet/sopsfleet/internal/version"
+	"github.com/sopsfleet/sopsfleet/policy"
 )
 
 // checkOptions are the inputs of sopsfleet check.
@@ -99,9 +100,13 @@ func runCheck(opts *checkOptions) error {
 		return err
 	}
 	// A policy that cannot be read stops check before any file is read.
-	pol, err := loadPolicy(sc.Config, opts.Policy)
-	if err != nil {
-		return err
+	// (With no .sops.yaml at or above the working directory there is no
+	// folder to find the policy in.)
+	var pol *policy.Policy
+	if sc.Config != nil {
+		if pol, err = loadPolicy(sc.Config, opts.Policy); err != nil {
+			return err
+		}
 	}
 	paths := opts.Paths
 	if pol != nil {

@@ -19,9 +19,14 @@ import (
 
 // scanned is what check and report share: the config and the scan.
 type scanned struct {
-	Config      *recipients.Config
-	ConfigShown string // the config's display path
+	Config      *recipients.Config // nil when none is at or above the working directory
+	ConfigShown string             // the config's display path
 	Result      *audit.ScanResult
+	// PerFile is true when each file is governed by its nearest
+	// .sops.yaml (no --config or SOPS_CONFIG).
+	PerFile bool
+
+	tc *treeConfigs
 }
 
 // scanRepo loads .sops.yaml and scans paths (default: the config's folder,
@@ -40,24 +45,29 @@ func scanRepo(g *globalOptions, paths []string, plaintext, badRegexFails bool) (
 // loadScanConfig is the first half of scanRepo: it loads and vets the
 // config, reading nothing else.
 func loadScanConfig(g *globalOptions, badRegexFails bool) (*scanned, error) {
-	cfgPath, err := g.ConfigPath()
-	if err != nil {
-		return nil, usageErr(err)
-	}
-	cfg, err := recipients.LoadConfig(cfgPath)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, usageErrorf("cannot read %q: no such file", cfgPath)
+	// Each file is governed by the nearest .sops.yaml at or above its
+	// folder, unless --config or SOPS_CONFIG names one for all.
+	tc, err := g.treeConfigs(func(cfgPath string) (*recipients.Config, error) {
+		cfg, err := recipients.LoadConfig(cfgPath)
+		if err != nil && errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("cannot read %q: no such file", cfgPath)
 		}
+		return cfg, err
+	})
+	if err != nil {
 		return nil, usageErr(err)
 	}
+	cfgPath, cfg := tc.Path, tc.Config
 	cwd, _ := os.Getwd()
 	display := func(abs string) string { return displayPath(cwd, abs) }
-	shown := display(absOr(cfgPath))
-	if err := notSopsConfig(shown, cfg); err != nil {
-		return nil, usageErr(err)
+	shown := ""
+	if cfg != nil {
+		shown = display(absOr(cfgPath))
+		if err := notSopsConfig(shown, cfg); err != nil {
+			return nil, usageErr(err)
+		}
 	}
-	if badRegexFails {
+	if badRegexFails && cfg != nil {
 		for _, r := range cfg.Rules {
 			if r.RegexErr != nil {
 				line := cmp.Or(r.PathLine, r.Line)
@@ -66,13 +76,13 @@ func loadScanConfig(g *globalOptions, badRegexFails bool) (*scanned, error) {
 			}
 		}
 	}
-	return &scanned{Config: cfg, ConfigShown: shown}, nil
+	return &scanned{Config: cfg, ConfigShown: shown, tc: tc}, nil
 }
 
 // scan is the second half of scanRepo: it scans paths (default: the
 // config's folder) and sets sc.Result.
 func (sc *scanned) scan(paths []string, plaintext bool) (*scanned, error) {
-	cfg, cfgPath := sc.Config, sc.Config.Path
+	cfg, cfgPath, tc := sc.Config, sc.tc.Path, sc.tc
 	cwd, _ := os.Getwd()
 	display := func(abs string) string { return displayPath(cwd, abs) }
 	for _, p := range paths {
@@ -86,21 +96,44 @@ func (sc *scanned) scan(paths []string, plaintext bool) (*scanned, error) {
 	// A changed .sops.yaml (pre-commit passes it among the changed files)
 	// changes what every file should be encrypted to: check them all.
 	for _, p := range paths {
-		if absOr(p) == absOr(cfgPath) {
+		if cfgPath != "" && absOr(p) == absOr(cfgPath) {
 			paths = nil
 			break
 		}
 	}
-	res, err := audit.Scan(audit.ScanOptions{
+	if len(paths) == 0 && cfg == nil {
+		paths = []string{tc.DefaultRoot()}
+	}
+	// A changed nested .sops.yaml changes what the files it governs should
+	// be encrypted to: its folder is checked.
+	if tc.PerFile() != nil {
+		for i, p := range paths {
+			if filepath.Base(p) == configFileName {
+				paths[i] = filepath.Dir(p)
+			}
+		}
+	}
+	opts := audit.ScanOptions{
 		Config:    cfg,
 		Paths:     paths,
 		Plaintext: plaintext,
 		Display:   display,
-	})
+	}
+	if set := tc.PerFile(); set != nil {
+		// Each file is governed by its nearest .sops.yaml; sops run from
+		// the repository root uses the one found from there.
+		opts.Configs = set
+		opts.Root = sopsfile.TreeRoot(tc.DefaultRoot())
+		if rc, err := set.ForDir(opts.Root); err == nil {
+			opts.RootConfig = rc
+		}
+	}
+	res, err := audit.Scan(opts)
 	if err != nil {
 		return nil, failErr(err)
 	}
 	sc.Result = res
+	sc.PerFile = opts.Configs != nil
 	return sc, nil
 }
 

@@ -29,10 +29,42 @@ import (
 // configChange is what add/remove hand to runConfigChange besides the edit.
 type configChange struct {
 	Removed []recipients.Key // keys removed (remove); nil for add
+	Rotate  bool             // rotate the data keys of the changed files
+	Force   bool             // --force: allow removing your own key
 	// Replacements maps a removed key to its new key (replace).
 	Replacements map[recipients.Key]recipients.Key
-	Rotate       bool // rotate the data keys of the changed files
-	Force        bool // --force: allow removing your own key
+	// Also are the other .sops.yaml files edited with the first (remove:
+	// every config of the tree that lists the key), written last too.
+	Also []otherEdit
+}
+
+// otherEdit is the edit of a further config, with the config it edits.
+type otherEdit struct {
+	*recipients.Edit
+	Config *recipients.Config
+}
+
+// alsoEdits are ch.Also for rekey.ChangeOptions.
+func (ch *configChange) alsoEdits() []rekey.ConfigEdit {
+	if ch == nil {
+		return nil
+	}
+	var out []rekey.ConfigEdit
+	for _, e := range ch.Also {
+		out = append(out, rekey.ConfigEdit{Path: e.Path, Old: e.Old, New: e.New})
+	}
+	return out
+}
+
+// printAlsoDiffs prints the diff of every further config a dry run would
+// write.
+func printAlsoDiffs(ios *IOStreams, ch *configChange) error {
+	for _, e := range ch.Also {
+		if _, err := fmt.Fprint(ios.Out, unifiedDiff(e.Old, e.New, ukDisplayPath(e.Path), ios.OutColor())); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // runConfigChange shows (dry run) or carries out a verified edit of
@@ -70,6 +102,8 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 		Opener:       ids.opener,
 		Force:        ch.Force,
 		Loaded:       loaded,
+		Also:         ch.alsoEdits(),
+		Nearest:      !g.fixedConfig(),
 	})
 	if err != nil && ctx.Err() != nil {
 		// Interrupted while the tree was walked: nothing was touched.
@@ -91,6 +125,9 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 	name := filepath.Base(ed.Path)
 	if o.DryRun {
 		if _, err := fmt.Fprint(ios.Out, unifiedDiff(ed.Old, ed.New, name, ios.OutColor())); err != nil {
+			return failErr(err)
+		}
+		if err := printAlsoDiffs(ios, ch); err != nil {
 			return failErr(err)
 		}
 		if len(plan.Files) == 0 {
@@ -242,7 +279,10 @@ func printCannotChange(g *globalOptions, configPath string, failed []*rekey.Chan
 func warnNoRule(g *globalOptions, plan *rekey.ChangePlan) {
 	for _, f := range plan.NoRule() {
 		where := "no creation rule matches it"
-		if f.Outside {
+		switch {
+		case f.Governor != "":
+			where = "it is governed by " + ukDisplayPath(f.Governor) + ", which does not change"
+		case f.Outside:
 			where = "it is outside the folder of " + filepath.Base(plan.ConfigPath)
 		}
 		warnAlways(g.IO, "%s: %s: only the removed key is dropped, its other recipients are kept", ukDisplayPath(f.Path), where)
@@ -499,7 +539,8 @@ func writeConfigOnly(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 			cmd += " --rotate"
 		}
 		var err error
-		plan, err = rekey.PlanChange(context.Background(), rekey.ChangeOptions{ConfigPath: ed.Path, Old: ed.Old, New: ed.New, Removed: ch.Removed, Replacements: ch.Replacements, Jobs: o.Jobs})
+		plan, err = rekey.PlanChange(context.Background(), rekey.ChangeOptions{ConfigPath: ed.Path, Old: ed.Old, New: ed.New, Removed: ch.Removed, Replacements: ch.Replacements, Jobs: o.Jobs,
+			Also: ch.alsoEdits(), Nearest: !g.fixedConfig()})
 		if err != nil {
 			return failErr(err)
 		}
@@ -514,6 +555,11 @@ func writeConfigOnly(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 		if _, err := fmt.Fprint(ios.Out, unifiedDiff(ed.Old, ed.New, name, ios.OutColor())); err != nil {
 			return failErr(err)
 		}
+		if ch != nil {
+			if err := printAlsoDiffs(ios, ch); err != nil {
+				return failErr(err)
+			}
+		}
 		if differ > 0 {
 			ios.Hintf("%d %s would then differ from %s: '%s' would re-encrypt %s",
 				differ, ukPlural(differ, "file", "files"), name, cmd, ukPlural(differ, "it", "them"))
@@ -526,6 +572,13 @@ func writeConfigOnly(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 	}
 	if err := atomicfile.WriteFile(ed.Path, ed.New, atomicfile.Options{Expect: ed.Old}); err != nil {
 		return failErr(fmt.Errorf("cannot write %s: %w", ed.Path, err))
+	}
+	if ch != nil {
+		for _, e := range ch.Also {
+			if err := atomicfile.WriteFile(e.Path, e.New, atomicfile.Options{Expect: e.Old}); err != nil {
+				return failErr(fmt.Errorf("cannot write %s: %w", e.Path, err))
+			}
+		}
 	}
 	if differ > 0 {
 		ios.Hintf("%d %s from %s: run '%s' to re-encrypt %s",

@@ -11,8 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
-
-	"github.com/sopsfleet/sopsfleet/internal/atomicfile"
 )
 
 // GenerateReference renders the Markdown command reference, one file per
@@ -66,17 +64,7 @@ func WriteReference(dir string) error {
 			}
 		}
 	}
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		if err := atomicfile.WriteFile(filepath.Join(dir, n), files[n], atomicfile.Options{Perm: 0o644}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeSet(dir, files)
 }
 
 // StaleReference lists the differences between dir and a fresh reference.

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
 
@@ -29,6 +30,11 @@ func newRecipientsRemoveCmd(g *globalOptions) *cobra.Command {
 …) or as the ssh-ed25519 public key in FILE, from every creation rule: its
 anchor definition and every alias, literal list item and comma-separated
 entry, with their own comment lines.
+
+Without --config or SOPS_CONFIG, the key is removed from every other
+.sops.yaml of the tree that lists it too (nested configs such as
+clusters/prod/.sops.yaml), in the same plan; each file is then updated by
+the config that governs it.
 
 It refuses, changing nothing, when a key group would be left with no
 recipient, or when an occurrence cannot be removed cleanly (the error names
@@ -116,6 +122,15 @@ func runRecipientsRemove(o *recipientsRemoveOptions) error {
 		return editErr(err)
 	}
 	chain := &configChange{Removed: []recipients.Key{key}, Rotate: !o.NoRotate, Force: o.Force}
+	// The key goes from every .sops.yaml of the tree that lists it, in one
+	// plan, unless --config/SOPS_CONFIG names one config for all.
+	if !o.g.fixedConfig() {
+		also, err := otherConfigEdits(c, key, o.DropOwnRule)
+		if err != nil {
+			return err
+		}
+		chain.Also = also
+	}
 	if err := writeEdit(o.g, ed, &o.editOutput, chain); err != nil {
 		return err
 	}
@@ -125,6 +140,42 @@ func runRecipientsRemove(o *recipientsRemoveOptions) error {
 			what = name
 		}
 		o.g.IO.Infof("removed %s from %s in %s", what, groupList(c, ed.Changed), ed.Path)
+		for _, e := range chain.Also {
+			o.g.IO.Infof("removed %s from %s in %s", what, groupList(e.Config, e.Changed), ukDisplayPath(e.Path))
+		}
 	}
 	return nil
+}
+
+// otherConfigEdits removes key from every other .sops.yaml of the tree of c
+// (the git top level, else c's folder) that lists it. An edit that cannot
+// be made is an error naming that config: nothing is changed.
+func otherConfigEdits(c *recipients.Config, key recipients.Key, drop bool) ([]otherEdit, error) {
+	root, _ := sopsfile.FindTreeRoot(c.Dir)
+	paths, err := recipients.FindConfigs(root)
+	if err != nil {
+		return nil, failErr(err)
+	}
+	self := absOr(c.Path)
+	var out []otherEdit
+	for _, p := range paths {
+		if p == self {
+			continue
+		}
+		oc, err := recipients.LoadConfig(p)
+		if err != nil {
+			return nil, usageErr(err)
+		}
+		if len(oc.Uses(key)) == 0 {
+			continue
+		}
+		ed, err := removeOwn(oc, key, drop)
+		if err != nil {
+			return nil, editErr(err)
+		}
+		if !ed.Unchanged() {
+			out = append(out, otherEdit{Edit: ed, Config: oc})
+		}
+	}
+	return out, nil
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
 
@@ -164,13 +165,58 @@ func runRecipientsReplace(o *recipientsReplaceOptions) error {
 		Rotate:       !o.NoRotate,
 		Force:        o.Force,
 	}
+	// The key changes in every .sops.yaml of the tree that lists it, in one
+	// plan, unless --config/SOPS_CONFIG names one config for all.
+	if !o.g.fixedConfig() {
+		also, err := otherConfigReplaces(c, old, nk)
+		if err != nil {
+			return err
+		}
+		chain.Also = also
+	}
 	if err := writeEdit(o.g, ed, &o.editOutput, chain); err != nil {
 		return err
 	}
 	if !o.DryRun {
 		o.g.IO.Infof("replaced the key of %s in %s in %s", name, groupList(c, ed.Changed), ed.Path)
+		for _, e := range chain.Also {
+			o.g.IO.Infof("replaced the key of %s in %s in %s", name, groupList(e.Config, e.Changed), ukDisplayPath(e.Path))
+		}
 	}
 	return nil
+}
+
+// otherConfigReplaces replaces old by new in every other .sops.yaml of the
+// tree of c (the git top level, else c's folder) that lists old. An edit
+// that cannot be made is an error naming that config: nothing is changed.
+func otherConfigReplaces(c *recipients.Config, old, new recipients.Key) ([]otherEdit, error) {
+	root, _ := sopsfile.FindTreeRoot(c.Dir)
+	paths, err := recipients.FindConfigs(root)
+	if err != nil {
+		return nil, failErr(err)
+	}
+	self := absOr(c.Path)
+	var out []otherEdit
+	for _, p := range paths {
+		if p == self {
+			continue
+		}
+		oc, err := recipients.LoadConfig(p)
+		if err != nil {
+			return nil, usageErr(err)
+		}
+		if len(oc.Uses(old)) == 0 {
+			continue
+		}
+		ed, err := oc.Replace(old, new)
+		if err != nil {
+			return nil, editErr(err)
+		}
+		if !ed.Unchanged() {
+			out = append(out, otherEdit{Edit: ed, Config: oc})
+		}
+	}
+	return out, nil
 }
 
 // newKey resolves the new key from the argument or flags; an SSH key takes

@@ -46,6 +46,12 @@ the folder of .sops.yaml, recursively, skipping .git) encrypted to exactly the
 key groups .sops.yaml asks for — as 'sops updatekeys -y' would, in one process,
 touching only what must change.
 
+Each file is governed by the nearest .sops.yaml in its folder or a folder
+above it, the config sops uses when run from there (a catch-all rule of a root
+config never overrides clusters/prod/.sops.yaml), unless --config or
+SOPS_CONFIG names one config for every file. With no .sops.yaml at or above the
+working directory, the working directory is walked.
+
 Files of all five sops formats (YAML, JSON, dotenv, INI, binary) are found by
 their metadata; other files are ignored (-v lists them). A file that already
 matches is not rewritten. For a file with one key group, the data key is
@@ -112,17 +118,16 @@ func runUpdatekeys(o *updatekeysOptions) error {
 	if o.Jobs == 0 {
 		o.Jobs = runtime.NumCPU()
 	}
-	configPath, err := g.ConfigPath()
+	// Each file is governed by the nearest .sops.yaml at or above its
+	// folder, unless --config or SOPS_CONFIG names one for all.
+	tc, err := g.treeConfigs(recipients.LoadConfig)
 	if err != nil {
 		return usageErr(err)
 	}
-	cfg, err := recipients.LoadConfig(configPath)
-	if err != nil {
-		return usageErr(err)
-	}
+	configPath, cfg := tc.Path, tc.Config
 	roots := o.Paths
 	if len(roots) == 0 {
-		roots = []string{filepath.Dir(configPath)}
+		roots = []string{tc.DefaultRoot()}
 	}
 	for _, r := range roots {
 		if _, err := os.Stat(r); err != nil {
@@ -147,6 +152,7 @@ func runUpdatekeys(o *updatekeysOptions) error {
 	opts := rekey.Options{
 		Config:     cfg,
 		ConfigPath: configPath,
+		Configs:    tc.PerFile(),
 		Rotate:     o.Rotate,
 		DryRun:     o.DryRun,
 		Jobs:       o.Jobs,
@@ -170,7 +176,7 @@ func runUpdatekeys(o *updatekeysOptions) error {
 	// A symbolic link to a file outside the repository is never written
 	// through: a one-line link in a pull request must not make updatekeys
 	// re-encrypt a file elsewhere on the machine.
-	treeRoot := sopsfile.TreeRoot(filepath.Dir(configPath))
+	treeRoot := sopsfile.TreeRoot(tc.DefaultRoot())
 	run, err := rekey.RunTree(ctx, roots, sopsfile.DiscoverOptions{Jobs: o.Jobs, Root: treeRoot}, opts)
 	bar.Done()
 	if err != nil {
@@ -477,7 +483,7 @@ func ukPlural(n int, one, many string) string {
 
 // updatekeysJSON is the --json output.
 type updatekeysJSON struct {
-	Config string         `json:"config"`
+	Config string         `json:"config"` // found from the working directory, or --config
 	DryRun bool           `json:"dry_run"`
 	Rotate bool           `json:"rotate"`
 	Files  []rekey.Result `json:"files"`
@@ -486,8 +492,11 @@ type updatekeysJSON struct {
 
 func writeUpdatekeysJSON(g *globalOptions, configPath string, o *updatekeysOptions, results []rekey.Result) error {
 	t := rekey.Totals(results)
+	if configPath != "" {
+		configPath = ukDisplayPath(configPath)
+	}
 	out := updatekeysJSON{
-		Config: ukDisplayPath(configPath),
+		Config: configPath,
 		DryRun: o.DryRun,
 		Rotate: o.Rotate,
 		Files:  make([]rekey.Result, len(results)),
@@ -501,6 +510,9 @@ func writeUpdatekeysJSON(g *globalOptions, configPath string, o *updatekeysOptio
 	}
 	for i, r := range results {
 		r.Path = ukDisplayPath(r.Path)
+		if r.Config != "" {
+			r.Config = ukDisplayPath(r.Config)
+		}
 		out.Files[i] = r
 	}
 	enc := json.NewEncoder(g.IO.Out)
