@@ -45,7 +45,9 @@ literal occurrence of the old key (named or not) and its entries in
 comma-separated strings. Only the key text changes: name, anchor, comment,
 position, quoting and line endings stay. The edit is verified before it is
 written: every creation rule resolves, as sops resolves it, to its old key
-groups with the old key swapped for the new one.
+groups with the old key swapped for the new one. Every .sops.yaml of the
+tree (the git top level, else the config's folder) that lists the key is
+changed the same way, unless --config or SOPS_CONFIG names one config.
 
 The new key is NEW_KEY (an age recipient — X25519, plugin, post-quantum or
 a native "ssh-ed25519 AAAA…" key — or a PGP fingerprint), the ssh-ed25519
