@@ -148,9 +148,7 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 	ids.bar = bar
 	err = plan.Prepare(ctx)
 	bar.Done()
-	if n := len(plan.Leftovers); n > 0 {
-		ios.Infof("removed %d temporary %s left by an interrupted run: %s", n, ukPlural(n, "file", "files"), strings.Join(ukDisplayPaths(plan.Leftovers), ", "))
-	}
+	sayLeftovers(ios, plan.Leftovers)
 	if err != nil {
 		var ce *rekey.ChangeError
 		var se *rekey.SelfRemovalError

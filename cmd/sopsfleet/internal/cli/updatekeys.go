@@ -184,9 +184,7 @@ func runUpdatekeys(o *updatekeysOptions) error {
 	}
 	results := run.Results
 	warnSkippedLinks(g, treeRoot, run.Tree.SkippedLinks)
-	if n := len(run.Leftovers); n > 0 {
-		g.IO.Infof("removed %d temporary %s left by an interrupted run: %s", n, ukPlural(n, "file", "files"), strings.Join(ukDisplayPaths(run.Leftovers), ", "))
-	}
+	sayLeftovers(g.IO, run.Leftovers)
 	for _, p := range run.ReadOnly {
 		g.IO.Warnf("%s is read-only: it is replaced anyway, keeping its mode", ukDisplayPath(p))
 	}
