@@ -162,8 +162,8 @@ func (c *Config) AddOwn(o OwnRuleAddOptions) (*Edit, error) {
 	if len(targets) == 0 && e.usesAnchors() {
 		// NAME is in no other rule: its anchor goes where Like's is
 		// defined, when that is a list of definitions no rule reads.
-		if list, after := e.definitionList(o.Like, map[GroupRef]bool{}); list != nil && len(e.readersOf(list)) == 0 {
-			if err := e.insertDefinition(list, after, o.AddOptions); err != nil {
+		if list, after := e.definitionList(o.Like, map[GroupRef]bool{}, "age"); list != nil && len(e.readersOf(list)) == 0 {
+			if err := e.insertDefinition(list, after, o.AddOptions, o.Key.ID); err != nil {
 				return nil, fmt.Errorf("%s:%w", c.Path, err)
 			}
 			defined = true
