@@ -41,12 +41,12 @@ func TestAddEveryKind(t *testing.T) {
 		{in: "cn-north-4:0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"},
 	}
 	configs := map[string]string{
-		"flat": "creation_rules:\n  - path_regex: secrets/\n    age: ADMIN # admin\n",
-		"flat-list": "creation_rules:\n  - path_regex: secrets/\n    age:\n      - ADMIN # admin\n    pgp:\n      - 0000000000000000000000000000000000000AAA # old\n",
-		"groups": "creation_rules:\n  - path_regex: secrets/\n    key_groups:\n      - age:\n          - ADMIN # admin\n",
+		"flat":        "creation_rules:\n  - path_regex: secrets/\n    age: ADMIN # admin\n",
+		"flat-list":   "creation_rules:\n  - path_regex: secrets/\n    age:\n      - ADMIN # admin\n    pgp:\n      - 0000000000000000000000000000000000000AAA # old\n",
+		"groups":      "creation_rules:\n  - path_regex: secrets/\n    key_groups:\n      - age:\n          - ADMIN # admin\n",
 		"groups-full": "creation_rules:\n  - path_regex: secrets/\n    key_groups:\n    - age:\n      - ADMIN # admin\n      pgp:\n      - 0000000000000000000000000000000000000AAA # old\n      kms:\n      - arn: arn:aws:kms:us-east-1:111122223333:key/old # oldkms\n      gcp_kms:\n      - resource_id: projects/o/locations/global/keyRings/r/cryptoKeys/old\n      azure_keyvault:\n      - vaultUrl: https://o.vault.azure.net\n        key: old\n        version: \"1\"\n      hc_vault:\n      - https://vault.example.com:8200/v1/transit/keys/old\n      hckms:\n      - key_id: cn-north-4:00000000-0000-0000-0000-000000000000\n",
 		"groups-flow": "creation_rules:\n  - path_regex: secrets/\n    key_groups:\n      - {age: [ADMIN]}\n",
-		"anchors": "keys:\n  - &admin ADMIN\ncreation_rules:\n  - path_regex: secrets/\n    key_groups:\n      - age:\n          - *admin\n",
+		"anchors":     "keys:\n  - &admin ADMIN\ncreation_rules:\n  - path_regex: secrets/\n    key_groups:\n      - age:\n          - *admin\n",
 	}
 	dir := t.TempDir()
 	for cname, text := range configs {
