@@ -187,6 +187,7 @@ var (
 	kmsARNRe         = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_+=,.@-]+$`)
 	iamRoleRe        = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9/_+=,.@-]+$`)
 	gcpResourceRe    = regexp.MustCompile(`^projects/[^/\s]+/locations/[^/\s]+/keyRings/[^/\s]+/cryptoKeys/[^/\s]+$`)
+	bech32LikeRe     = regexp.MustCompile(`^(?i)[a-z0-9]{1,16}1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{40,}$`)
 	hckmsIDRe        = regexp.MustCompile(`^[a-z]{2,}-[a-z0-9-]+:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 )
 
@@ -215,6 +216,9 @@ func DetectKind(s string) (Kind, error) {
 		return KindVault, nil
 	case hckmsIDRe.MatchString(s):
 		return KindHCKMS, nil
+	case bech32LikeRe.MatchString(s):
+		// "agf1…": an age recipient with a typo in its prefix.
+		return KindAge, nil
 	}
 	return "", fmt.Errorf("%w: want an age recipient (age1…), an SSH public key (ssh-ed25519 AAAA…), a PGP fingerprint (40 hex digits), an AWS KMS ARN (arn:aws:kms:…), a GCP KMS resource id (projects/…/cryptoKeys/…), an Azure Key Vault key URL (https://VAULT.vault.azure.net/keys/NAME/VERSION), a Vault transit URI (https://HOST:8200/v1/transit/keys/NAME) or an hckms key id (with --type hckms)", ErrUnknownForm)
 }
@@ -234,7 +238,7 @@ func ParseRecipient(s string, o ParseOptions) (Recipient, error) {
 	if kind == "" {
 		k, err := DetectKind(s)
 		if err != nil {
-			return Recipient{}, fmt.Errorf("recipient %s: %w", QuoteInput(truncateForMessage(s)), err)
+			return Recipient{}, fmt.Errorf("recipient %s: %w", QuoteInput(s), err)
 		}
 		kind = k
 	}
