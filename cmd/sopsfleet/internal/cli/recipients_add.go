@@ -26,14 +26,14 @@ type recipientsAddOptions struct {
 	KMSRole    string
 	KMSContext []string
 	AWSProfile string
-	Keyscan   string
-	Paths     []string
-	Like      string
-	All       bool
-	Group     int
-	groupSet  bool
-	Timeout   time.Duration
-	KnownHost string
+	Keyscan    string
+	Paths      []string
+	Like       string
+	All        bool
+	Group      int
+	groupSet   bool
+	Timeout    time.Duration
+	KnownHost  string
 	editOutput
 	ownRuleFlags
 	ctx context.Context
