@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -46,6 +47,10 @@ type EncryptedStanza struct {
 	Fields map[string]any
 	mk     keys.MasterKey
 }
+
+// ErrPluginMissing reports an age plugin recipient whose plugin binary
+// (age-plugin-NAME) is not on PATH.
+var ErrPluginMissing = errors.New("age plugin not found")
 
 // ErrKeySettings reports a non-age key whose settings could not be found
 // (neither in .sops.yaml as sops reads it, nor in the file).
@@ -156,6 +161,12 @@ func (o *Opener) Encrypt(r Recipient, part []byte) (EncryptedStanza, error) {
 		}
 		mk.SetEncryptedDataKey(enc)
 	} else if r.Key.Type == recipients.TypeAge {
+		if name := recipients.PluginName(r.Key); name != "" {
+			// Said before age tries: its error would only say "exec".
+			if _, err := exec.LookPath("age-plugin-" + name); err != nil {
+				return EncryptedStanza{}, fmt.Errorf("age plugin recipient %q: %w: age-plugin-%s is not on PATH (install the plugin to encrypt for it)", r.Key.ID, ErrPluginMissing, name)
+			}
+		}
 		if err := mk.Encrypt(part); err != nil {
 			return EncryptedStanza{}, fmt.Errorf("encrypting the data key for age %q: %v", r.Key.ID, err)
 		}
