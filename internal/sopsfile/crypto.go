@@ -13,6 +13,7 @@ import (
 	"github.com/getsops/sops/v3/keyservice"
 	"github.com/getsops/sops/v3/shamir"
 
+	"github.com/sopsfleet/sopsfleet/internal/secretguard"
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
 
@@ -139,10 +140,11 @@ func (o *Opener) openGroup(f *File, data []byte, gi int, group []Stanza, full **
 			if mk == nil {
 				continue
 			}
-			if part, err := o.serviceDecrypt(mk); err == nil {
+			part, err := o.serviceDecrypt(mk)
+			if err == nil {
 				return part, nil
 			}
-			tried = append(tried, fmt.Sprintf("%s: cannot decrypt", s.Key.Type))
+			tried = append(tried, fmt.Sprintf("%s %s: %s", s.Key.Type, shortKeyID(s.Key.ID), serviceReason(err)))
 		}
 	} else if len(others) > 0 {
 		tried = append(tried, fmt.Sprintf("%d other keys: key service disabled", len(others)))
@@ -283,4 +285,30 @@ func SplitDataKey(dataKey []byte, groups, threshold int) ([][]byte, error) {
 		return nil, fmt.Errorf("splitting the data key: %v", err)
 	}
 	return parts, nil
+}
+
+// serviceReason is the key service's (gpg's, a cloud SDK's) reason for not
+// opening a data key, on one line, redacted by the secret guard, and cut
+// to a length a message can hold.
+func serviceReason(err error) string {
+	msg := secretguard.Redact(err.Error())
+	msg = strings.Join(strings.Fields(msg), " ")
+	// gRPC status prefixes from the local key service add nothing.
+	msg = strings.TrimPrefix(msg, "rpc error: code = Unknown desc = ")
+	const max = 300
+	if len(msg) > max {
+		msg = msg[:max] + "…"
+	}
+	if msg == "" {
+		msg = "cannot decrypt"
+	}
+	return msg
+}
+
+// shortKeyID shortens a long key identifier (ARNs, URLs) for a message.
+func shortKeyID(id string) string {
+	if len(id) > 48 {
+		return id[:44] + "…"
+	}
+	return id
 }

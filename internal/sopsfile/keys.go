@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -161,15 +160,14 @@ func (o *Opener) Encrypt(r Recipient, part []byte) (EncryptedStanza, error) {
 		}
 		mk.SetEncryptedDataKey(enc)
 	} else if r.Key.Type == recipients.TypeAge {
-		if name := recipients.PluginName(r.Key); name != "" {
-			// Said before age tries: its error would only say "exec".
-			if _, err := exec.LookPath("age-plugin-" + name); err != nil {
-				return EncryptedStanza{}, fmt.Errorf("age plugin recipient %q: %w: age-plugin-%s is not on PATH (install the plugin to encrypt for it)", r.Key.ID, ErrPluginMissing, name)
-			}
+		if err := encryptCheck(r.Key); err != nil {
+			return EncryptedStanza{}, err
 		}
 		if err := mk.Encrypt(part); err != nil {
 			return EncryptedStanza{}, fmt.Errorf("encrypting the data key for age %q: %v", r.Key.ID, err)
 		}
+	} else if err := encryptCheck(r.Key); err != nil {
+		return EncryptedStanza{}, err
 	} else if err := o.serviceEncrypt(mk, part); err != nil {
 		return EncryptedStanza{}, err
 	}
