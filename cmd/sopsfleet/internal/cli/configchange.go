@@ -185,14 +185,16 @@ func printCannotChange(g *globalOptions, configPath string, failed []*rekey.Chan
 	g.IO.Errorf("cannot update %d of the %d affected %s, so nothing was changed:",
 		len(failed), total, ukPlural(total, "file", "files"))
 	noIdentity := false
+	var kinds []recipients.Kind
 	for _, f := range failed {
 		fmt.Fprintf(g.IO.ErrOut, "  %s: %s\n", ukDisplayPath(f.Path), ukReason(f.Path, f.Error))
 		if errors.Is(f.Err, sopsfile.ErrNoIdentity) {
 			noIdentity = true
+			kinds = addKinds(kinds, f.Err)
 		}
 	}
 	if noIdentity {
-		ids.explain()
+		ids.explain(kinds)
 		g.IO.Hintf("use --no-updatekeys to edit %s only, and run 'sopsfleet updatekeys' where the keys are", filepath.Base(configPath))
 	}
 }
