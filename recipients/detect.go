@@ -413,3 +413,42 @@ func sortedContext(ctx map[string]string) []string {
 	sort.Strings(names)
 	return names
 }
+
+// SSHTwin returns the ssh-to-age conversion of a native ssh-ed25519
+// recipient: the age X25519 recipient the same private key opens (through
+// ssh-to-age or sops-nix). ok is false for any other key.
+func SSHTwin(k Key) (twin Key, ok bool) {
+	if k.Type != TypeAge || !strings.HasPrefix(k.ID, ssh.KeyAlgoED25519+" ") {
+		return Key{}, false
+	}
+	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k.ID))
+	if err != nil {
+		return Key{}, false
+	}
+	a, err := SSHPublicKeyToAge(pub)
+	if err != nil {
+		return Key{}, false
+	}
+	return Key{Type: TypeAge, ID: a}, true
+}
+
+// TwinName returns the name the config gives the other form of k's private
+// key: for a native ssh-ed25519 recipient, the name of its age conversion;
+// for an age recipient, the name of a native ssh-ed25519 recipient of the
+// config that converts to it. "" when there is none.
+func (c *Config) TwinName(k Key) string {
+	if t, ok := SSHTwin(k); ok {
+		return c.NameOf(t)
+	}
+	if KindOf(k) != KindAge {
+		return ""
+	}
+	for _, m := range c.Members() {
+		if t, ok := SSHTwin(m.Key); ok && t == k {
+			if n := c.NameOf(m.Key); n != "" {
+				return n
+			}
+		}
+	}
+	return ""
+}
