@@ -3,6 +3,7 @@ package recipients
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/rsa"
 	"strings"
 	"testing"
 
@@ -30,6 +31,15 @@ func TestParseRecipientEveryKind(t *testing.T) {
 	}
 	sshLine := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp)))
 	pluginRcpt := plugin.EncodeRecipient("yubikey", []byte("some plugin data"))
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp, err := ssh.NewPublicKey(&rk.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaLine := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(rp)))
 	cases := []struct {
 		in      string
 		o       ParseOptions
@@ -42,6 +52,7 @@ func TestParseRecipientEveryKind(t *testing.T) {
 		{in: pq.Recipient().String(), kind: KindAgePQ, keyType: TypeAge, id: pq.Recipient().String()},
 		{in: pluginRcpt, kind: KindAgePlugin, keyType: TypeAge, id: pluginRcpt},
 		{in: sshLine + " alice@laptop", kind: KindSSH, keyType: TypeAge, id: sshLine},
+		{in: rsaLine + " carol@desk", kind: KindSSH, keyType: TypeAge, id: rsaLine},
 		{in: "85D7 7543 B3D6 24B6 3CEA 9E6D BC17 301B 491B 3F21", kind: KindPGP, keyType: TypePGP, id: "85D77543B3D624B63CEA9E6DBC17301B491B3F21"},
 		{in: "85d77543b3d624b63cea9e6dbc17301b491b3f21", kind: KindPGP, keyType: TypePGP, id: "85D77543B3D624B63CEA9E6DBC17301B491B3F21"},
 		{in: "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", kind: KindKMS, keyType: TypeKMS, id: "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
