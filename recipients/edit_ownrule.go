@@ -48,7 +48,7 @@ func (c *Config) AddOwn(o OwnRuleAddOptions) (*Edit, error) {
 		return nil, errors.New("--own-rule copies the own rule of the --like recipient: give --like NAME")
 	}
 	if o.OwnRule && o.Key.Type != TypeAge {
-		return nil, fmt.Errorf("--own-rule copies a rule for an age or ssh recipient, not a %s key", o.Key.Type)
+		return nil, fmt.Errorf("--own-rule: only age and ssh recipients get a rule of their own, not a %s key", o.Key.Type)
 	}
 	if o.RuleRegex != "" && !o.OwnRule {
 		return nil, errors.New("--rule-regex sets the path_regex of the rule --own-rule creates: give --own-rule too")
