@@ -185,6 +185,15 @@ func (c *Config) Lookup(nameOrKey string) (Key, error) {
 			}
 		}
 	}
+	// The key as a person copies it: an SSH key with its comment, a PGP
+	// fingerprint in lower case or with spaces.
+	if r, err := ParseRecipient(s, ParseOptions{}); err == nil {
+		for _, m := range c.Members() {
+			if m.Key == r.Key || (m.Key.Type == TypePGP && r.Key.Type == TypePGP && strings.EqualFold(m.Key.ID, r.Key.ID)) {
+				return m.Key, nil
+			}
+		}
+	}
 	for _, a := range c.Anchors {
 		if a.node.Kind == yaml.ScalarNode && strings.TrimSpace(a.Value) == s && (strings.HasPrefix(s, "age1") || strings.HasPrefix(s, "ssh-")) {
 			return Key{Type: TypeAge, ID: s}, nil
