@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sopsfleet/sopsfleet/recipients"
@@ -29,6 +30,27 @@ func gpgBinary() string {
 // asked to encrypt for it, so that the error says what to do instead of
 // sops' layered "could not encrypt data key" message.
 func checkPGPPublicKey(fp string) error {
+	// One gpg run per key and keyring, not one per file.
+	ck := fp + "\x00" + gpgBinary() + "\x00" + os.Getenv("GNUPGHOME")
+	if v, ok := pgpChecked.Load(ck); ok {
+		if v == nil {
+			return nil
+		}
+		return v.(error)
+	}
+	err := checkPGPPublicKeyOnce(fp)
+	if err == nil {
+		pgpChecked.Store(ck, nil)
+	} else {
+		pgpChecked.Store(ck, err)
+	}
+	return err
+}
+
+// pgpChecked caches checkPGPPublicKey's answers (nil: present).
+var pgpChecked sync.Map
+
+func checkPGPPublicKeyOnce(fp string) error {
 	bin := gpgBinary()
 	path, err := exec.LookPath(bin)
 	if err != nil {
