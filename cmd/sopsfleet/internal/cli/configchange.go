@@ -220,14 +220,16 @@ func printCannotChange(g *globalOptions, configPath string, failed []*rekey.Chan
 	g.IO.Errorf("cannot update %d of the %d affected %s, so nothing was changed:",
 		len(failed), total, ukPlural(total, "file", "files"))
 	noIdentity := false
+	var kinds []recipients.Kind
 	for _, f := range failed {
 		fmt.Fprintf(g.IO.ErrOut, "  %s: %s\n", ukDisplayPath(f.Path), ukReason(f.Path, f.Error))
 		if errors.Is(f.Err, sopsfile.ErrNoIdentity) {
 			noIdentity = true
+			kinds = addKinds(kinds, f.Err)
 		}
 	}
 	if noIdentity {
-		ids.explain()
+		ids.explain(kinds)
 		g.IO.Hintf("use --no-updatekeys to edit %s only, and run 'sopsfleet updatekeys' where the keys are", filepath.Base(configPath))
 	}
 }
@@ -253,13 +255,30 @@ func warnNoRule(g *globalOptions, plan *rekey.ChangePlan) {
 // rotation, the exact command that takes the data keys away from them.
 // These warnings are printed even with -q.
 func warnExposed(g *globalOptions, plan *rekey.ChangePlan, dry bool) {
-	exposed := plan.Exposed()
-	if len(plan.Removed) == 0 || len(exposed) == 0 {
+	all := plan.Exposed()
+	if len(plan.Removed) == 0 || len(all) == 0 {
 		return
 	}
 	who := make([]string, len(plan.Removed))
 	for i, k := range plan.Removed {
 		who[i] = ukChangeLabel(rekey.Change{Type: k.Type, Key: k.ID, Name: plan.Old.NameOf(k)})
+	}
+	// A Shamir file is readable by the removed keys only when they alone
+	// met its threshold; else they held shares of its data key.
+	var exposed, shares []*rekey.ChangeFile
+	for _, f := range all {
+		if f.SharesHeld > 0 {
+			shares = append(shares, f)
+		} else {
+			exposed = append(exposed, f)
+		}
+	}
+	for _, f := range shares {
+		warnAlways(g.IO, "%s: %s held %s of the data key (%d of the key groups are needed): not enough to decrypt it alone, but with the other shares' holders it is",
+			ukDisplayPath(f.Path), strings.Join(who, ", "), ukPlural(f.SharesHeld, "one share", fmt.Sprintf("%d shares", f.SharesHeld)), f.Threshold)
+	}
+	if len(exposed) == 0 {
+		return
 	}
 	warnAlways(g.IO, "%s can still decrypt every old git revision of %d %s: change these secret values themselves",
 		strings.Join(who, ", "), len(exposed), ukPlural(len(exposed), "file", "files"))
