@@ -70,6 +70,7 @@ const (
 	CodeUnknownTopLevel   Code = "unknown-top-level"
 	CodeNoThreshold       Code = "no-threshold"
 	CodeSSHRecipient      Code = "ssh-recipient"
+	CodeSSHTwin           Code = "ssh-twin"
 	CodeSopsYml           Code = "sops-yml"
 	CodeEmptyGroup        Code = "empty-group"
 	CodeIgnoredFlatFields Code = "ignored-flat-keys"
@@ -116,6 +117,7 @@ var Codes = []CodeInfo{
 	{CodeUnknownTopLevel, SeverityWarning, "a top-level key of .sops.yaml that sops ignores"},
 	{CodeNoThreshold, SeverityWarning, "several key groups without shamir_threshold: every group is required"},
 	{CodeSSHRecipient, SeverityWarning, "a native ssh-ed25519 recipient: sops-nix host identities cannot open it"},
+	{CodeSSHTwin, SeverityWarning, "a key group holds a native ssh-ed25519 recipient and its ssh-to-age conversion: one private key, wrapped twice"},
 	{CodeSopsYml, SeverityWarning, "a .sops.yml file, which sops ignores"},
 	{CodeEmptyGroup, SeverityError, "a key group with no recipients"},
 	{CodeIgnoredFlatFields, SeverityWarning, "flat recipient fields next to key_groups are ignored by sops"},
@@ -835,6 +837,11 @@ func nestedConfigFinding(res *ScanResult, r *FileResult) Finding {
 func DisplayName(cfg *recipients.Config, k recipients.Key) string {
 	if cfg != nil {
 		if n := cfg.NameOf(k); n != "" {
+			return n
+		}
+		// A native ssh-ed25519 key and its age conversion are one
+		// private key: they share a name.
+		if n := cfg.TwinName(k); n != "" {
 			return n
 		}
 	}

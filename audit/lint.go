@@ -160,6 +160,20 @@ func Lint(cfg *recipients.Config, configPath string) []Finding {
 						DisplayName(cfg, m.Key))
 				}
 			}
+			for _, m := range g.Members {
+				t, ok := recipients.SSHTwin(m.Key)
+				if !ok {
+					continue
+				}
+				for _, o := range g.Members {
+					if o.Key == t {
+						add(SeverityWarning, CodeSSHTwin, m.Line,
+							"keep one of the two: the age recipient for sops-nix hosts, the ssh one for people",
+							"%s: %s and %s are the same private key (the age recipient is the ssh key converted by ssh-to-age): the data key is wrapped twice for one machine",
+							where, ShortKey(m.Key)+" (line "+fmt.Sprint(m.Line)+")", ShortKey(o.Key)+" (line "+fmt.Sprint(o.Line)+")")
+					}
+				}
+			}
 			for _, m := range g.Duplicates {
 				add(SeverityWarning, CodeDuplicate, m.Line, "remove the second occurrence",
 					"%s: recipient %s is listed twice", where, DisplayName(cfg, m.Key))

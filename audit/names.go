@@ -80,6 +80,13 @@ func (n *Namer) Name(k recipients.Key) string {
 			return name
 		}
 	}
+	// A native ssh-ed25519 key and its age conversion are one private
+	// key: they share a name.
+	for _, c := range n.configs {
+		if name := c.TwinName(k); name != "" {
+			return name
+		}
+	}
 	return ""
 }
 

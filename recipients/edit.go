@@ -46,8 +46,13 @@ type AddOptions struct {
 	// Name is the recipient's name: the anchor (where the file uses
 	// anchors) or the trailing comment (where it uses literal keys).
 	Name string
-	// Key is the age (or SSH) recipient to add.
+	// Key is the recipient to add.
 	Key Key
+	// Recipient, when its Kind is set, is Key as [ParseRecipient] read it,
+	// with the settings written beside it (AWS KMS role, context and
+	// profile; Azure vault, name and version). It is needed for kms and
+	// azure_kv keys; others can be given by Key alone.
+	Recipient Recipient
 	// Targets are the groups to add it to.
 	Targets []GroupRef
 	// Like, when set, is a named recipient: where recipients are anchors,
@@ -177,6 +182,15 @@ func (c *Config) Lookup(nameOrKey string) (Key, error) {
 				if m.Key.ID == s || (m.Key.Type == TypePGP && m.Key.ID == strings.ReplaceAll(s, " ", "")) {
 					return m.Key, nil
 				}
+			}
+		}
+	}
+	// The key as a person copies it: an SSH key with its comment, a PGP
+	// fingerprint in lower case or with spaces.
+	if r, err := ParseRecipient(s, ParseOptions{}); err == nil {
+		for _, m := range c.Members() {
+			if m.Key == r.Key || (m.Key.Type == TypePGP && r.Key.Type == TypePGP && strings.EqualFold(m.Key.ID, r.Key.ID)) {
+				return m.Key, nil
 			}
 		}
 	}

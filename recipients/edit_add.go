@@ -8,7 +8,9 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Add adds an age (or SSH) recipient named o.Name to the target groups.
+// Add adds a recipient named o.Name to the target groups, in the field sops
+// reads for its type (see [FieldFor]; the field is created when the group
+// has none).
 //
 // Where the file defines recipients as anchors, the anchor "&NAME key" is
 // added to the list where o.Like (else the last anchored recipient) is
@@ -20,10 +22,7 @@ func (c *Config) Add(o AddOptions) (*Edit, error) {
 	if !ValidName(o.Name) {
 		return nil, fmt.Errorf("invalid recipient name %s: use ASCII letters, digits, '_' and '-', starting with a letter or digit", QuoteInput(o.Name))
 	}
-	if o.Key.Type != TypeAge {
-		return nil, fmt.Errorf("only age and ssh recipients can be added, not %s", o.Key.Type)
-	}
-	if _, err := ageKeyFromConfig(o.Key.ID); err != nil {
+	if _, err := o.addRecipient(); err != nil {
 		return nil, err
 	}
 	if len(o.Targets) == 0 {
@@ -91,6 +90,8 @@ const (
 
 type container struct {
 	kind    int
+	field   string     // "age", "pgp", …
+	val     addValue   // what is written into it
 	node    *yaml.Node // sequence, scalar, null value, or the mapping
 	key     *yaml.Node // the field's key (cNullField)
 	owner   *yaml.Node // the mapping holding the field (cAlias)
@@ -99,9 +100,20 @@ type container struct {
 }
 
 // ageContainer finds where group g's age recipients are written.
-func (e *editor) ageContainer(g *Group) (*container, error) {
+func (e *editor) ageContainer(g *Group) (*container, error) { return e.fieldContainer(g, "age") }
+
+// fieldContainer finds where group g's recipients of field are written.
+func (e *editor) fieldContainer(g *Group, field string) (*container, error) {
+	ct, err := e.fieldContainer1(g, field)
+	if ct != nil {
+		ct.field = field
+	}
+	return ct, err
+}
+
+func (e *editor) fieldContainer1(g *Group, field string) (*container, error) {
 	fields := structFields(g.mapping)
-	ref, ok := fields["age"]
+	ref, ok := fields[field]
 	if !ok {
 		return &container{kind: cNewField, node: g.mapping}, nil
 	}
@@ -111,7 +123,7 @@ func (e *editor) ageContainer(g *Group) (*container, error) {
 		return &container{kind: cSeq, node: v}, nil
 	case isNull(v):
 		if ref.val.Kind == yaml.AliasNode || v.Value != "" || e.inFlow[v] {
-			return nil, &errUnclean{ref.key.Line, "the age field is an explicit null"}
+			return nil, &errUnclean{ref.key.Line, "the " + field + " field is an explicit null"}
 		}
 		return &container{kind: cNullField, node: v, key: ref.key}, nil
 	case v.Kind == yaml.ScalarNode && (ref.val.Kind == yaml.AliasNode || v.Anchor != ""):
@@ -119,13 +131,13 @@ func (e *editor) ageContainer(g *Group) (*container, error) {
 		// "age: &alice age1…" becomes "age: [&alice age1…,*new]": the
 		// anchor keeps naming one key. See aliasListSep.
 		if e.inFlow[ref.val] || countEntries(v.Value) != 1 || ref.merged {
-			return nil, &errUnclean{ref.key.Line, "the age field is an anchor or alias that cannot be extended here: write it as a list"}
+			return nil, &errUnclean{ref.key.Line, "the " + field + " field is an anchor or alias that cannot be extended here: write it as a list"}
 		}
 		return &container{kind: cAlias, node: ref.val, owner: ref.owner}, nil
 	case v.Kind == yaml.ScalarNode:
 		return &container{kind: cString, node: v}, nil
 	}
-	return nil, &errUnclean{ref.key.Line, "the age field is neither a list nor a string"}
+	return nil, &errUnclean{ref.key.Line, "the " + field + " field is neither a list nor a string"}
 }
 
 // readersOf lists the groups built from node n.
@@ -146,15 +158,32 @@ func (e *editor) add(o AddOptions, targets []GroupRef, existing *Anchor, ed *Edi
 	for _, t := range targets {
 		isTarget[t] = true
 	}
+	rc, err := o.addRecipient()
+	if err != nil {
+		return err
+	}
 	// One container per distinct node.
 	var conts []*container
 	byNode := map[*yaml.Node]*container{}
+	objects := false // some value is a mapping: no anchors then
+	field := ""      // the field of the first target (for the anchor's list)
 	for _, t := range targets {
 		g := &e.c.Rules[t.Rule].Groups[t.Group]
-		ct, err := e.ageContainer(g)
+		val, err := valueFor(rc, e.c.Rules[t.Rule])
 		if err != nil {
 			return err
 		}
+		if val.lines != nil {
+			objects = true
+		}
+		if field == "" {
+			field = val.field
+		}
+		ct, err := e.fieldContainer(g, val.field)
+		if err != nil {
+			return err
+		}
+		ct.val = val
 		if prev := byNode[ct.node]; prev != nil {
 			continue
 		}
@@ -164,7 +193,7 @@ func (e *editor) add(o AddOptions, targets []GroupRef, existing *Anchor, ed *Edi
 		}
 		for _, rd := range ct.readers {
 			if !isTarget[rd] && !hasKey(e.c.Rules[rd.Rule].Groups[rd.Group].Members, o.Key) {
-				return &errUnclean{ct.node.Line, fmt.Sprintf("the age recipients of %s are shared with %s (rule line %d): target it too (--like, --path, --all) or edit by hand", t, rd, e.c.Rules[rd.Rule].Line)}
+				return &errUnclean{ct.node.Line, fmt.Sprintf("the %s recipients of %s are shared with %s (rule line %d): target it too (--like, --path, --all) or edit by hand", ct.field, t, rd, e.c.Rules[rd.Rule].Line)}
 			}
 		}
 		at, err := e.insertPoint(ct)
@@ -178,10 +207,13 @@ func (e *editor) add(o AddOptions, targets []GroupRef, existing *Anchor, ed *Edi
 	sort.SliceStable(conts, func(i, j int) bool { return conts[i].at < conts[j].at })
 
 	// Choose how the key is written.
-	anchored := existing != nil || e.usesAnchors()
+	anchored := !objects && (existing != nil || e.usesAnchors())
+	if objects && existing != nil {
+		return &errUnclean{existing.Line, fmt.Sprintf("the anchor &%s names a string; a %s key is written as a mapping", o.Name, rc.Kind)}
+	}
 	var def, defAfter *yaml.Node // the list that gets "&NAME key" (nil: none needed)
 	if anchored && existing == nil {
-		def, defAfter = e.definitionList(o.Like, isTarget)
+		def, defAfter = e.definitionList(o.Like, isTarget, field)
 		if def != nil && byNode[def] != nil {
 			// The list is itself a target: it must come before the others.
 			for _, ct := range conts {
@@ -225,7 +257,7 @@ func (e *editor) add(o AddOptions, targets []GroupRef, existing *Anchor, ed *Edi
 	defDone := false
 	if def != nil && byNode[def] == nil {
 		// A definitions-only list (e.g. a top-level keys: list).
-		if err := e.insertDefinition(def, defAfter, o); err != nil {
+		if err := e.insertDefinition(def, defAfter, o, conts[0].val.scalar); err != nil {
 			return err
 		}
 		defAt := e.splices[len(e.splices)-1].Start
@@ -242,7 +274,7 @@ func (e *editor) add(o AddOptions, targets []GroupRef, existing *Anchor, ed *Edi
 		comment := ""
 		switch {
 		case ct.kind == cString:
-			named, err := e.appendPiece(ct.node, o.Key.ID, o.Name)
+			named, err := e.appendPiece(ct.node, ct.val.scalar, o.Name)
 			if err != nil {
 				return err
 			}
@@ -253,10 +285,13 @@ func (e *editor) add(o AddOptions, targets []GroupRef, existing *Anchor, ed *Edi
 		case anchored && (existing != nil || defDone || ct.node != def):
 			value = "*" + o.Name
 		case anchored:
-			value = "&" + o.Name + " " + e.literal(ct, o.Key.ID)
+			value = "&" + o.Name + " " + e.literal(ct, ct.val.scalar)
 			defDone = true
+		case ct.val.lines != nil:
+			value = strings.Join(ct.val.lines, "\n")
+			comment = o.Name
 		default:
-			value = e.literal(ct, o.Key.ID)
+			value = e.literal(ct, ct.val.scalar)
 			comment = o.Name
 		}
 		if err := e.insertValue(ct, value, comment); err != nil {
@@ -296,7 +331,7 @@ func (e *editor) usesAnchors() bool {
 // the last anchored recipient) is defined, if adding to it changes no group
 // that is not a target. nil means: define it in the first target list. For
 // a mapping, after is the anchored value the new entry follows.
-func (e *editor) definitionList(like string, isTarget map[GroupRef]bool) (list, after *yaml.Node) {
+func (e *editor) definitionList(like string, isTarget map[GroupRef]bool, field string) (list, after *yaml.Node) {
 	var anchor *Anchor
 	for _, a := range e.c.Anchors {
 		if a.node.Kind != yaml.ScalarNode {
@@ -338,7 +373,7 @@ func (e *editor) definitionList(like string, isTarget map[GroupRef]bool) (list, 
 		if !isTarget[rd] {
 			return nil, nil
 		}
-		ct, err := e.ageContainer(&e.c.Rules[rd.Rule].Groups[rd.Group])
+		ct, err := e.fieldContainer(&e.c.Rules[rd.Rule].Groups[rd.Group], field)
 		if err != nil || ct.node != list {
 			return nil, nil
 		}
@@ -369,14 +404,30 @@ func (e *editor) literal(ct *container, key string) string {
 			return "'" + key + "'"
 		}
 	}
+	if yamlReadsAsNumber(key) {
+		// An all-digit PGP fingerprint: sops wants a string.
+		return `"` + key + `"`
+	}
 	return key
 }
 
 // insertValue adds value (with an optional "# comment") to container ct.
+//
+// A value of several lines (a kms, gcp_kms, azure_keyvault or hckms mapping,
+// lines separated by "\n") is written as a block list item, or as ct.val.flow
+// in a flow list.
 func (e *editor) insertValue(ct *container, value, comment string) error {
+	field := ct.field
+	if field == "" {
+		field = "age"
+	}
+	isFlow := (ct.kind == cSeq || ct.kind == cNewField) && (ct.node.Style&yaml.FlowStyle != 0 || e.inFlow[ct.node])
+	if ct.val.lines != nil && isFlow {
+		value = ct.val.flow
+	}
 	switch ct.kind {
 	case cSeq:
-		if ct.node.Style&yaml.FlowStyle != 0 || e.inFlow[ct.node] {
+		if isFlow {
 			return e.appendFlow(ct.node, value)
 		}
 		return e.appendBlockItem(ct.node, value, comment)
@@ -384,26 +435,29 @@ func (e *editor) insertValue(ct *container, value, comment string) error {
 		ks := e.t.nodeStart(ct.key)
 		after := ks + len(ct.key.Value)
 		if ct.key.Style != 0 || after >= len(e.t.data) || e.t.data[after] != ':' || !e.restIsComment(after+1) {
-			return &errUnclean{ct.key.Line, "unexpected content after the age field"}
+			return &errUnclean{ct.key.Line, "unexpected content after the " + field + " field"}
 		}
 		keyIndent := len([]rune(string(e.t.data[e.t.lineStart(ct.key.Line):ks])))
 		off, gap := e.seqStyle()
-		line := strings.Repeat(" ", keyIndent+off) + "-" + gap + value + commentText(" ", comment)
+		line := e.blockItem(strings.Repeat(" ", keyIndent+off), gap, value, commentText(" ", comment))
 		e.splices = append(e.splices, e.t.insertAfterLine(ct.key.Line, line))
 		return nil
 	case cNewField:
 		if ct.node.Style&yaml.FlowStyle != 0 || e.inFlow[ct.node] {
 			comment = "" // no room for a name inside a flow mapping
 		}
-		return e.addField(ct.node, value, comment)
+		return e.addField(ct.node, field, value, comment)
 	case cAlias:
+		if ct.val.lines != nil {
+			return &errUnclean{ct.node.Line, "the " + field + " field is an alias: write it as a list"}
+		}
 		sp, err := e.span(ct.node)
 		if err != nil {
 			return err
 		}
 		start := e.t.nodeStart(ct.node) // with the anchor
 		if e.t.lineOf(start) != e.t.lineOf(sp.end) || !e.restIsComment(sp.end) {
-			return &errUnclean{ct.node.Line, "the age value spans lines"}
+			return &errUnclean{ct.node.Line, "the " + field + " value spans lines"}
 		}
 		text := string(e.t.data[start:sp.end])
 		e.splices = append(e.splices, splice{Start: start, End: sp.end, Text: "[" + text + aliasListSep + value + "]"})
@@ -460,8 +514,21 @@ func (e *editor) appendBlockItem(seq *yaml.Node, value, comment string) error {
 			cgap = rest[:i]
 		}
 	}
-	e.splices = append(e.splices, e.t.insertAfterLine(endLine, prefix+"-"+gap+value+commentText(cgap, comment)))
+	e.splices = append(e.splices, e.t.insertAfterLine(endLine, e.blockItem(prefix, gap, value, commentText(cgap, comment))))
 	return nil
+}
+
+// blockItem is the text of a block list item: prefix, "-", gap, the value's
+// first line and comment; the value's further lines ("\n"-separated) follow
+// aligned under the first.
+func (e *editor) blockItem(prefix, gap, value, comment string) string {
+	lines := strings.Split(value, "\n")
+	out := prefix + "-" + gap + lines[0] + comment
+	cont := strings.Repeat(" ", len([]rune(prefix))+1+len(gap))
+	for _, l := range lines[1:] {
+		out += e.t.nl + cont + l
+	}
+	return out
 }
 
 // appendFlow adds value as the last entry of flow sequence seq.
@@ -603,9 +670,9 @@ func (e *editor) seqStyle() (int, string) {
 	return off, gap
 }
 
-// addField adds "age:" with one item to block mapping m, after its last
-// field.
-func (e *editor) addField(m *yaml.Node, value, comment string) error {
+// addField adds field ("age:", "pgp:", …) with one item to mapping m,
+// after its last field.
+func (e *editor) addField(m *yaml.Node, field, value, comment string) error {
 	if m.Style&yaml.FlowStyle != 0 || e.inFlow[m] {
 		// "{pgp: [...]}" → "{pgp: [...], age: [value]}".
 		end, err := e.flowEnd(m)
@@ -621,7 +688,7 @@ func (e *editor) addField(m *yaml.Node, value, comment string) error {
 		if strings.Contains(string(e.t.data[at:end]), "#") {
 			return &errUnclean{e.t.lineOf(at), "a comment inside a flow mapping"}
 		}
-		e.splices = append(e.splices, splice{Start: at, End: at, Text: sep + "age: [" + value + "]"})
+		e.splices = append(e.splices, splice{Start: at, End: at, Text: sep + field + ": [" + value + "]"})
 		return nil
 	}
 	end, err := e.nodeEnd(m)
@@ -636,17 +703,17 @@ func (e *editor) addField(m *yaml.Node, value, comment string) error {
 	keyIndent := first.Column - 1
 	off, gap := e.seqStyle()
 	nl := e.t.nl
-	text := strings.Repeat(" ", keyIndent) + "age:" + nl + strings.Repeat(" ", keyIndent+off) + "-" + gap + value + commentText(" ", comment)
+	text := strings.Repeat(" ", keyIndent) + field + ":" + nl + e.blockItem(strings.Repeat(" ", keyIndent+off), gap, value, commentText(" ", comment))
 	e.splices = append(e.splices, e.t.insertAfterLine(endLine, text))
 	return nil
 }
 
 // insertDefinition adds "&NAME key" to a definitions-only list, or
 // "NAME: &NAME key" to a mapping after the entry whose value is after.
-func (e *editor) insertDefinition(list, after *yaml.Node, o AddOptions) error {
+func (e *editor) insertDefinition(list, after *yaml.Node, o AddOptions, value string) error {
 	if list.Kind == yaml.SequenceNode {
 		ct := &container{kind: cSeq, node: list}
-		return e.insertValue(ct, "&"+o.Name+" "+e.literal(ct, o.Key.ID), "")
+		return e.insertValue(ct, "&"+o.Name+" "+e.literal(ct, value), "")
 	}
 	vi := len(list.Content) - 1
 	for i := 1; i < len(list.Content); i += 2 {
@@ -659,7 +726,7 @@ func (e *editor) insertDefinition(list, after *yaml.Node, o AddOptions) error {
 	if err != nil {
 		return err
 	}
-	lit := o.Key.ID
+	lit := value
 	switch {
 	case lastVal.Kind == yaml.ScalarNode && lastVal.Style&yaml.DoubleQuotedStyle != 0:
 		lit = `"` + lit + `"`

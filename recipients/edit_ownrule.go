@@ -47,6 +47,9 @@ func (c *Config) AddOwn(o OwnRuleAddOptions) (*Edit, error) {
 	if (o.OwnRule || o.RuleRegex != "") && o.Like == "" {
 		return nil, errors.New("--own-rule copies the own rule of the --like recipient: give --like NAME")
 	}
+	if o.OwnRule && o.Key.Type != TypeAge {
+		return nil, fmt.Errorf("--own-rule: only age and ssh recipients get a rule of their own, not a %s key", o.Key.Type)
+	}
 	if o.RuleRegex != "" && !o.OwnRule {
 		return nil, errors.New("--rule-regex sets the path_regex of the rule --own-rule creates: give --own-rule too")
 	}
@@ -162,8 +165,8 @@ func (c *Config) AddOwn(o OwnRuleAddOptions) (*Edit, error) {
 	if len(targets) == 0 && e.usesAnchors() {
 		// NAME is in no other rule: its anchor goes where Like's is
 		// defined, when that is a list of definitions no rule reads.
-		if list, after := e.definitionList(o.Like, map[GroupRef]bool{}); list != nil && len(e.readersOf(list)) == 0 {
-			if err := e.insertDefinition(list, after, o.AddOptions); err != nil {
+		if list, after := e.definitionList(o.Like, map[GroupRef]bool{}, "age"); list != nil && len(e.readersOf(list)) == 0 {
+			if err := e.insertDefinition(list, after, o.AddOptions, o.Key.ID); err != nil {
 				return nil, fmt.Errorf("%s:%w", c.Path, err)
 			}
 			defined = true

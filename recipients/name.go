@@ -45,6 +45,11 @@ func memberName(src *source) string {
 	if src.val.Anchor != "" {
 		return src.val.Anchor
 	}
+	if src.val.Kind == yaml.MappingNode && len(src.val.Content) >= 2 && src.val.Content[1].Kind == yaml.ScalarNode {
+		// "- arn: arn:aws:kms:… # ops" (kms, gcp_kms, azure_keyvault,
+		// hckms objects): the comment on the first field's line.
+		return commentName(src.val.Content[1].LineComment)
+	}
 	if src.val.Kind != yaml.ScalarNode {
 		return ""
 	}

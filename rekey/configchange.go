@@ -100,6 +100,11 @@ type ChangeFile struct {
 	Governor string
 	// Holds are the removed keys the file's metadata holds.
 	Holds []recipients.Key
+	// SharesHeld is set for a Shamir file (several key groups) whose
+	// removed keys are in fewer groups than the threshold: together they
+	// held SharesHeld shares of its data key, not enough to read it alone.
+	// Threshold is the file's threshold then.
+	SharesHeld, Threshold int
 	// RuleHad: the file's rule in the old config lists a removed key, so
 	// its history is exposed even when its metadata no longer holds it (a
 	// file done by an interrupted run).
@@ -358,12 +363,28 @@ func (p *ChangePlan) planFile(fd sopsfile.Found) *ChangeFile {
 		removed[k] = true
 	}
 	seen := map[recipients.Key]bool{}
+	groupsHeld := 0
 	for _, g := range f.Groups {
+		held := false
 		for _, s := range g {
-			if removed[s.Key] && !seen[s.Key] {
-				seen[s.Key] = true
-				cf.Holds = append(cf.Holds, s.Key)
+			if removed[s.Key] {
+				held = true
+				if !seen[s.Key] {
+					seen[s.Key] = true
+					cf.Holds = append(cf.Holds, s.Key)
+				}
 			}
+		}
+		if held {
+			groupsHeld++
+		}
+	}
+	if need := f.ShamirThreshold; len(f.Groups) > 1 && groupsHeld > 0 {
+		if need <= 0 {
+			need = len(f.Groups)
+		}
+		if groupsHeld < need {
+			cf.SharesHeld, cf.Threshold = groupsHeld, need
 		}
 	}
 	if !wantedChanged && len(cf.Holds) == 0 {

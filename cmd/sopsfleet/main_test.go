@@ -19,6 +19,8 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"sopsfleet": func() { os.Exit(cli.Main(os.Args[1:])) },
+		// A test age plugin (plugin_test.go), on PATH for sopsfleet and sops.
+		"age-plugin-" + testPluginName: func() { os.Exit(testPluginMain()) },
 	})
 }
 

@@ -13,12 +13,42 @@ import (
 	"github.com/getsops/sops/v3/keyservice"
 	"github.com/getsops/sops/v3/shamir"
 
+	"github.com/sopsfleet/sopsfleet/internal/secretguard"
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
 
 // ErrNoIdentity reports that none of the loaded identities (and no key
 // service) could decrypt the data key of a file.
 var ErrNoIdentity = errors.New("no identity opens this file")
+
+// NoIdentityError is [ErrNoIdentity] for one file, with the kinds of its
+// recipients, so that a hint can name the key sources that matter (gpg
+// keyring, age plugin, cloud credentials) and not only age key files.
+type NoIdentityError struct {
+	// Kinds are the kinds of the file's recipients, each once.
+	Kinds  []recipients.Kind
+	detail string
+}
+
+// Error is ErrNoIdentity's message with what was tried in each group.
+func (e *NoIdentityError) Error() string { return ErrNoIdentity.Error() + e.detail }
+
+// Unwrap returns [ErrNoIdentity].
+func (e *NoIdentityError) Unwrap() error { return ErrNoIdentity }
+
+func fileKinds(f *File) []recipients.Kind {
+	var out []recipients.Kind
+	seen := map[recipients.Kind]bool{}
+	for _, g := range f.Groups {
+		for _, s := range g {
+			if k := recipients.KindOf(s.Key); !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}
 
 // dataKeySize is the size of a sops data key (AES-256).
 const dataKeySize = 32
@@ -81,15 +111,15 @@ func (o *Opener) OpenDataKey(f *File, data []byte) ([]byte, error) {
 		if len(parts) == 1 {
 			return checkKeySize(parts[0])
 		}
-		return nil, fmt.Errorf("%w (%s)", ErrNoIdentity, groupErrs[0])
+		return nil, &NoIdentityError{Kinds: fileKinds(f), detail: fmt.Sprintf(" (%s)", groupErrs[0])}
 	}
 	need := f.ShamirThreshold
 	if need <= 0 {
 		need = len(f.Groups)
 	}
 	if len(parts) < need {
-		return nil, fmt.Errorf("%w: opened %d of the %d key groups needed (%s)",
-			ErrNoIdentity, len(parts), need, strings.Join(groupErrs, "; "))
+		return nil, &NoIdentityError{Kinds: fileKinds(f), detail: fmt.Sprintf(": opened %d of the %d key groups needed (%s)",
+			len(parts), need, strings.Join(groupErrs, "; "))}
 	}
 	key, err := shamir.Combine(parts)
 	if err != nil {
@@ -139,10 +169,11 @@ func (o *Opener) openGroup(f *File, data []byte, gi int, group []Stanza, full **
 			if mk == nil {
 				continue
 			}
-			if part, err := o.serviceDecrypt(mk); err == nil {
+			part, err := o.serviceDecrypt(mk)
+			if err == nil {
 				return part, nil
 			}
-			tried = append(tried, fmt.Sprintf("%s: cannot decrypt", s.Key.Type))
+			tried = append(tried, fmt.Sprintf("%s %s: %s", s.Key.Type, shortKeyID(s.Key.ID), serviceReason(err)))
 		}
 	} else if len(others) > 0 {
 		tried = append(tried, fmt.Sprintf("%d other keys: key service disabled", len(others)))
@@ -283,4 +314,39 @@ func SplitDataKey(dataKey []byte, groups, threshold int) ([][]byte, error) {
 		return nil, fmt.Errorf("splitting the data key: %v", err)
 	}
 	return parts, nil
+}
+
+// serviceReason is the key service's (gpg's, a cloud SDK's) reason for not
+// opening a data key, on one line, redacted by the secret guard, and cut
+// to a length a message can hold.
+func serviceReason(err error) string {
+	msg := secretguard.Redact(err.Error())
+	msg = strings.Join(strings.Fields(msg), " ")
+	// gRPC status prefixes from the local key service add nothing.
+	msg = strings.TrimPrefix(msg, "rpc error: code = Unknown desc = ")
+	// sops' PGP key tries go-crypto with a pubring.gpg first, then gpg:
+	// gpg's last line is the reason ("gpg: decryption failed: No secret
+	// key").
+	if i := strings.Index(msg, "GnuPG binary error: "); i >= 0 {
+		msg = msg[i+len("GnuPG binary error: "):]
+		if first, last := strings.Index(msg, "gpg: "), strings.LastIndex(msg, "gpg: "); first >= 0 && last > first {
+			msg = msg[:first] + msg[last:]
+		}
+	}
+	const max = 300
+	if len(msg) > max {
+		msg = msg[:max] + "…"
+	}
+	if msg == "" {
+		msg = "cannot decrypt"
+	}
+	return msg
+}
+
+// shortKeyID shortens a long key identifier (ARNs, URLs) for a message.
+func shortKeyID(id string) string {
+	if len(id) > 48 {
+		return id[:44] + "…"
+	}
+	return id
 }

@@ -47,6 +47,10 @@ type EncryptedStanza struct {
 	mk     keys.MasterKey
 }
 
+// ErrPluginMissing reports an age plugin recipient whose plugin binary
+// (age-plugin-NAME) is not on PATH.
+var ErrPluginMissing = errors.New("age plugin not found")
+
 // ErrKeySettings reports a non-age key whose settings could not be found
 // (neither in .sops.yaml as sops reads it, nor in the file).
 var ErrKeySettings = errors.New("cannot find the settings of this key")
@@ -156,9 +160,14 @@ func (o *Opener) Encrypt(r Recipient, part []byte) (EncryptedStanza, error) {
 		}
 		mk.SetEncryptedDataKey(enc)
 	} else if r.Key.Type == recipients.TypeAge {
+		if err := encryptCheck(r.Key); err != nil {
+			return EncryptedStanza{}, err
+		}
 		if err := mk.Encrypt(part); err != nil {
 			return EncryptedStanza{}, fmt.Errorf("encrypting the data key for age %q: %v", r.Key.ID, err)
 		}
+	} else if err := encryptCheck(r.Key); err != nil {
+		return EncryptedStanza{}, err
 	} else if err := o.serviceEncrypt(mk, part); err != nil {
 		return EncryptedStanza{}, err
 	}

@@ -193,6 +193,9 @@ func (e *jsonEditor) renderList(items []string, ind string) string {
 // and close, which is at indentation ind; on one line when the file has no
 // newlines.
 func (e *jsonEditor) renderItems(open, close byte, items []string, ind string) string {
+	if len(items) == 0 {
+		return string([]byte{open, close}) // "hc_vault": [], as sops writes it
+	}
 	var b strings.Builder
 	b.WriteByte(open)
 	for i, it := range items {
@@ -318,9 +321,13 @@ func (e *jsonEditor) replace(groups [][]NewStanza, threshold int) ([]edit, error
 	ind := e.lineIndent(e.root.kstart[0])
 	type entry struct{ name, value string }
 	var entries []entry
-	renderGroup := func(g []NewStanza, ind string) []entry {
+	renderGroup := func(g []NewStanza, ind string, shamir bool) []entry {
 		var out []entry
-		for _, t := range sortedTypes(g) {
+		types := sortedTypes(g)
+		if shamir {
+			types = keyGroupTypes(g)
+		}
+		for _, t := range types {
 			var its []string
 			for _, s := range g {
 				if s.Key.Type == t {
@@ -332,14 +339,14 @@ func (e *jsonEditor) replace(groups [][]NewStanza, threshold int) ([]edit, error
 		return out
 	}
 	if len(groups) == 1 {
-		entries = renderGroup(groups[0], ind)
+		entries = renderGroup(groups[0], ind, false)
 	} else {
 		var objs []string
 		gind := ind + e.unit
 		for _, g := range groups {
 			var b strings.Builder
 			b.WriteByte('{')
-			for i, en := range renderGroup(g, gind+e.unit) {
+			for i, en := range renderGroup(g, gind+e.unit, true) {
 				if i > 0 {
 					b.WriteByte(',')
 				}

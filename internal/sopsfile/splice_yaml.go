@@ -540,11 +540,15 @@ func (e *yamlEditor) replace(groups [][]NewStanza, threshold int) ([]edit, error
 		dash := step + e.style.listOff
 		keyCol := dash + max(e.style.keyOff, 2)
 		for _, g := range groups {
-			for ti, t := range sortedTypes(g) {
+			for ti, t := range keyGroupTypes(g) {
 				if ti == 0 {
 					b.WriteString(strings.Repeat(" ", dash) + "-" + strings.Repeat(" ", keyCol-dash-1))
 				} else {
 					b.WriteString(strings.Repeat(" ", keyCol))
+				}
+				if !hasType(g, t) {
+					b.WriteString(string(t) + ": []" + e.nl)
+					continue
 				}
 				b.WriteString(string(t) + ":" + e.nl)
 				for _, s := range g {
@@ -582,6 +586,29 @@ func (e *yamlEditor) replace(groups [][]NewStanza, threshold int) ([]edit, error
 		edits = append(edits, edit{Start: at, End: at, Text: text})
 	}
 	return edits, nil
+}
+
+// keyGroupTypes is sortedTypes with age and hc_vault, which sops writes in
+// every key group of a Shamir file even when empty ("hc_vault: []"): a
+// re-split that dropped them would be churned back by the next sops write.
+func keyGroupTypes(g []NewStanza) []recipients.KeyType {
+	ts := sortedTypes(g)
+	for _, t := range []recipients.KeyType{recipients.TypeAge, recipients.TypeVault} {
+		if !hasType(g, t) {
+			ts = append(ts, t)
+		}
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i] < ts[j] })
+	return ts
+}
+
+func hasType(g []NewStanza, t recipients.KeyType) bool {
+	for _, s := range g {
+		if s.Key.Type == t {
+			return true
+		}
+	}
+	return false
 }
 
 // sortedTypes returns the types present in g, alphabetically as sops writes

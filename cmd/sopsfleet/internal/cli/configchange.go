@@ -158,9 +158,7 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 	ids.bar = bar
 	err = plan.Prepare(ctx)
 	bar.Done()
-	if n := len(plan.Leftovers); n > 0 {
-		ios.Infof("removed %d temporary %s left by an interrupted run: %s", n, ukPlural(n, "file", "files"), strings.Join(ukDisplayPaths(plan.Leftovers), ", "))
-	}
+	sayLeftovers(ios, plan.Leftovers)
 	if err != nil {
 		var ce *rekey.ChangeError
 		var se *rekey.SelfRemovalError
@@ -262,14 +260,16 @@ func printCannotChange(g *globalOptions, configPath string, failed []*rekey.Chan
 	g.IO.Errorf("cannot update %d of the %d affected %s, so nothing was changed:",
 		len(failed), total, ukPlural(total, "file", "files"))
 	noIdentity := false
+	var kinds []recipients.Kind
 	for _, f := range failed {
 		fmt.Fprintf(g.IO.ErrOut, "  %s: %s\n", ukDisplayPath(f.Path), ukReason(f.Path, f.Error))
 		if errors.Is(f.Err, sopsfile.ErrNoIdentity) {
 			noIdentity = true
+			kinds = addKinds(kinds, f.Err)
 		}
 	}
 	if noIdentity {
-		ids.explain()
+		ids.explain(kinds)
 		g.IO.Hintf("use --no-updatekeys to edit %s only, and run 'sopsfleet updatekeys' where the keys are", filepath.Base(configPath))
 	}
 }
@@ -299,13 +299,27 @@ func warnNoRule(g *globalOptions, plan *rekey.ChangePlan) {
 // (or a tree without one) are listed with today's names. These warnings
 // are printed even with -q.
 func warnExposed(g *globalOptions, plan *rekey.ChangePlan, dry bool, op *sopsfile.Opener) {
-	exposed := plan.Exposed()
-	if len(plan.Removed) == 0 {
+	all := plan.Exposed()
+	if len(plan.Removed) == 0 || len(all) == 0 {
 		return
 	}
 	who := make([]string, len(plan.Removed))
 	for i, k := range plan.Removed {
 		who[i] = ukChangeLabel(rekey.Change{Type: k.Type, Key: k.ID, Name: plan.Old.NameOf(k)})
+	}
+	// A Shamir file is readable by the removed keys only when they alone
+	// met its threshold; else they held shares of its data key.
+	var exposed, shares []*rekey.ChangeFile
+	for _, f := range all {
+		if f.SharesHeld > 0 {
+			shares = append(shares, f)
+		} else {
+			exposed = append(exposed, f)
+		}
+	}
+	for _, f := range shares {
+		warnAlways(g.IO, "%s: %s held %s of the data key (%d of the key groups are needed): not enough to decrypt it alone, but with the other shares' holders it is",
+			ukDisplayPath(f.Path), strings.Join(who, ", "), ukPlural(f.SharesHeld, "one share", fmt.Sprintf("%d shares", f.SharesHeld)), f.Threshold)
 	}
 	hist, repoDir := historyExposure(plan, op)
 	if hist != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
@@ -16,16 +17,23 @@ import (
 type recipientsAddOptions struct {
 	g         *globalOptions
 	Name      string
-	Recipient string // AGE_RECIPIENT argument
+	Recipient string // RECIPIENT argument
 	SSHKey    string
-	Keyscan   string
-	Paths     []string
-	Like      string
-	All       bool
-	Group     int
-	groupSet  bool
-	Timeout   time.Duration
-	KnownHost string
+	// Type is --type (empty: detected from the recipient's form); Native
+	// adds --ssh-key's key as a native SSH recipient instead of converting.
+	Type       string
+	Native     bool
+	KMSRole    string
+	KMSContext []string
+	AWSProfile string
+	Keyscan    string
+	Paths      []string
+	Like       string
+	All        bool
+	Group      int
+	groupSet   bool
+	Timeout    time.Duration
+	KnownHost  string
 	editOutput
 	ownRuleFlags
 	ctx context.Context
@@ -34,8 +42,8 @@ type recipientsAddOptions struct {
 func newRecipientsAddCmd(g *globalOptions) *cobra.Command {
 	o := &recipientsAddOptions{g: g}
 	cmd := &cobra.Command{
-		Use:   "add NAME [AGE_RECIPIENT | --ssh-key FILE | --keyscan HOST[:PORT]] (--path FILE... | --like NAME | --all)",
-		Short: "Add a named age recipient to creation rules of .sops.yaml",
+		Use:   "add NAME [RECIPIENT | --ssh-key FILE | --keyscan HOST[:PORT]] (--path FILE... | --like NAME | --all)",
+		Short: "Add a named recipient (age, SSH, PGP, cloud KMS, Vault) to creation rules of .sops.yaml",
 		Long: `add adds the recipient NAME to the key groups chosen by the targets:
 
   --path FILE   the rule sops would use for FILE (repeatable)
@@ -45,9 +53,26 @@ func newRecipientsAddCmd(g *globalOptions) *cobra.Command {
                 list and every message number them (default: the group of
                 --like in that rule, else the first)
 
-The recipient is an age recipient (age1…), the ssh-ed25519 key in FILE
-(--ssh-key; converted to age as ssh-to-age does), or a host's ssh-ed25519
-host key fetched over SSH (--keyscan; checked against known_hosts).
+RECIPIENT is any recipient sops reads, its type told by its form (or by
+--type): an age recipient (age1…), an age plugin recipient (age1NAME1…,
+e.g. age1yubikey1…), an age post-quantum recipient (age1pq1…), an SSH
+public key given as its text ('ssh-ed25519 AAAA… comment' or ssh-rsa,
+added as a native SSH recipient: type and key, the comment is not part of
+it), a PGP fingerprint (40 hex digits), an AWS KMS key ARN (with
+--kms-role, --kms-context, --aws-profile), a GCP KMS resource id
+(projects/…/cryptoKeys/…), an Azure Key Vault key URL
+(https://VAULT.vault.azure.net/keys/NAME/VERSION), a HashiCorp Vault
+transit URI (https://HOST:8200/v1/transit/keys/NAME) or a HuaweiCloud KMS
+key id (REGION:KEY-UUID, --type hckms). It is written into the field sops
+reads for its type (age, pgp, kms, gcp_kms, azure_keyvault, hc_vault or
+hc_vault_transit_uri, hckms), which is created when the group has none.
+
+Instead of RECIPIENT: the ssh-ed25519 key in FILE (--ssh-key; converted to
+age as ssh-to-age does, or added as it is with --native), or a host's
+ssh-ed25519 host key fetched over SSH (--keyscan; checked against
+known_hosts, converted to age). A host that opens its secrets with
+sops-nix needs the converted key: its identity cannot open native SSH
+entries.
 
 Where the file defines recipients as anchors, "&NAME age1…" is added to
 the list where the --like recipient (else the last anchored recipient) is
@@ -71,7 +96,14 @@ writes nothing.`,
   sopsfleet recipients add web1 --keyscan web1.example.com --path hosts/web1/secrets.yaml --dry-run
 
   # a key from a .pub file, to every rule, without re-encrypting yet
-  sopsfleet recipients add carol --ssh-key carol.pub --all --no-updatekeys`,
+  sopsfleet recipients add carol --ssh-key carol.pub --all --no-updatekeys
+
+  # a YubiKey (age-plugin-yubikey must be on PATH to re-encrypt)
+  sopsfleet recipients add dana age1yubikey1q… --like alice
+
+  # a PGP key and an AWS KMS key with a role
+  sopsfleet recipients add erin 85D77543B3D624B63CEA9E6DBC17301B491B3F21 --all
+  sopsfleet recipients add ops arn:aws:kms:eu-west-1:111122223333:alias/sops --kms-role arn:aws:iam::111122223333:role/sops --all`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Name = args[0]
@@ -93,6 +125,11 @@ writes nothing.`,
 	f.IntVar(&o.Group, "group", 0, "key group `N` (from 1) in rules with several groups")
 	f.DurationVar(&o.Timeout, "timeout", 10*time.Second, "--keyscan: give up on the host after this long")
 	f.StringVar(&o.KnownHost, "known-hosts", "", "--keyscan: known_hosts `FILE` to check the key against (default ~/.ssh/known_hosts)")
+	f.StringVar(&o.Type, "type", "", "the recipient's `TYPE` when its form does not tell: "+kindList())
+	f.BoolVar(&o.Native, "native", false, "--ssh-key: add the SSH key as a native SSH recipient instead of converting it to age")
+	f.StringVar(&o.KMSRole, "kms-role", "", "AWS KMS: the IAM role `ARN` sops assumes to use the key")
+	f.StringArrayVar(&o.KMSContext, "kms-context", nil, "AWS KMS: encryption context `NAME=VALUE` (repeatable)")
+	f.StringVar(&o.AWSProfile, "aws-profile", "", "AWS KMS: the AWS `PROFILE` sops uses for the key")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the change as a unified diff (and the update plan); write nothing")
 	o.addChainFlags(cmd)
 	o.addOwnRuleFlags(cmd)
@@ -107,7 +144,7 @@ func runRecipientsAdd(o *recipientsAddOptions) error {
 		}
 	}
 	if sources != 1 {
-		return usageErrorf("give exactly one recipient: AGE_RECIPIENT, --ssh-key FILE or --keyscan HOST[:PORT]")
+		return usageErrorf("give exactly one recipient: RECIPIENT, --ssh-key FILE or --keyscan HOST[:PORT]")
 	}
 	if len(o.Paths) == 0 && o.Like == "" && !o.All {
 		return usageErrorf("no target: use --path FILE, --like NAME or --all")
@@ -122,7 +159,7 @@ func runRecipientsAdd(o *recipientsAddOptions) error {
 	if err != nil {
 		return err
 	}
-	key, err := o.recipient()
+	rc, err := o.recipient()
 	if err != nil {
 		return err
 	}
@@ -137,7 +174,7 @@ func runRecipientsAdd(o *recipientsAddOptions) error {
 	if len(targets) == 0 {
 		return usageErrorf("%s: no key group matches the targets", c.Path)
 	}
-	ed, err := o.addOwn(c, key, targets)
+	ed, err := o.addOwn(c, rc, targets)
 	if err != nil {
 		return editErr(err)
 	}
@@ -150,31 +187,106 @@ func runRecipientsAdd(o *recipientsAddOptions) error {
 	return nil
 }
 
-// recipient resolves the key to add from the argument or flags.
-func (o *recipientsAddOptions) recipient() (recipients.Key, error) {
+// kindList is the --type values for the help text.
+func kindList() string {
+	var names []string
+	for _, k := range recipients.Kinds {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
+}
+
+// parseOptions turns --type and the KMS flags into recipients.ParseOptions.
+func (o *recipientsAddOptions) parseOptions() (recipients.ParseOptions, error) {
+	var po recipients.ParseOptions
+	if o.Type != "" {
+		k, err := recipients.ParseKind(o.Type)
+		if err != nil {
+			return po, usageErrorf("--type: %v", err)
+		}
+		po.Kind = k
+	}
+	ctx, err := recipients.ParseKMSContext(o.KMSContext)
+	if err != nil {
+		return po, usageErr(err)
+	}
+	po.KMSRole, po.KMSContext, po.AWSProfile = o.KMSRole, ctx, o.AWSProfile
+	return po, nil
+}
+
+// recipient resolves the recipient to add from the argument or flags.
+func (o *recipientsAddOptions) recipient() (recipients.Recipient, error) {
+	po, err := o.parseOptions()
+	if err != nil {
+		return recipients.Recipient{}, err
+	}
+	if o.Native && o.SSHKey == "" {
+		return recipients.Recipient{}, usageErrorf("--native adds the key of --ssh-key FILE natively; an SSH key given as text is added natively already")
+	}
+	if o.Recipient == "" && (po.Kind != "" || po.KMSRole != "" || len(po.KMSContext) > 0 || po.AWSProfile != "") {
+		return recipients.Recipient{}, usageErrorf("--type, --kms-role, --kms-context and --aws-profile describe RECIPIENT: give it as the argument")
+	}
 	switch {
 	case o.Recipient != "":
 		s := o.Recipient
 		if recipients.LooksSecret(s) {
-			return recipients.Key{}, usageErrorf("the recipient is a secret key (not repeated here): give its public key (age1…, from age-keygen -y)")
+			return recipients.Recipient{}, usageErrorf("the recipient is a secret key (not repeated here): give its public key (age1…, from age-keygen -y)")
 		}
-		if err := recipients.ValidateAgeRecipient(s); err != nil {
-			if strings.HasPrefix(s, "ssh-") {
+		r, err := recipients.ParseRecipient(s, po)
+		if err != nil {
+			if strings.HasPrefix(strings.TrimSpace(s), "ssh-") {
 				err = withHint(err, "give an SSH public key file with --ssh-key FILE")
 			}
-			return recipients.Key{}, usageErr(err)
+			return recipients.Recipient{}, usageErr(err)
 		}
-		return recipients.Key{Type: recipients.TypeAge, ID: s}, nil
+		o.noteRecipient(r)
+		return r, nil
 	case o.SSHKey != "":
 		k, err := readOneSSHKey(o.SSHKey)
 		if err != nil {
-			return recipients.Key{}, err
+			return recipients.Recipient{}, err
+		}
+		if o.Native {
+			r, err := recipients.ParseRecipient(strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k.Key)))+" "+k.Label, recipients.ParseOptions{Kind: recipients.KindSSH})
+			if err != nil {
+				return recipients.Recipient{}, usageErrorf("--ssh-key %s: %v", o.SSHKey, err)
+			}
+			o.g.IO.Infof("%s: %s %s is added as a native ssh recipient", o.SSHKey, k.SSHType, k.Fingerprint)
+			o.noteRecipient(r)
+			return r, nil
 		}
 		o.g.IO.Infof("%s: %s %s is %s", o.SSHKey, k.SSHType, k.Fingerprint, k.Age)
-		return recipients.Key{Type: recipients.TypeAge, ID: k.Age}, nil
+		return recipients.Recipient{Kind: recipients.KindAge, Key: recipients.Key{Type: recipients.TypeAge, ID: k.Age}, Value: k.Age}, nil
 	default:
-		return o.scan()
+		k, err := o.scan()
+		return recipients.Recipient{Kind: recipients.KindAge, Key: k, Value: k.ID}, err
 	}
+}
+
+// noteRecipient tells what was read from the recipient, and warns when a
+// native SSH key looks like a host's.
+func (o *recipientsAddOptions) noteRecipient(r recipients.Recipient) {
+	ios := o.g.IO
+	switch r.Kind {
+	case recipients.KindSSH:
+		if r.Comment != "" {
+			ios.Infof("the ssh key's comment %q is not part of the recipient (sops compares type and key)", r.Comment)
+		}
+		if r.LooksLikeHostKey() {
+			ios.Warnf("this ssh key looks like a host key: sops-nix opens secrets with the host's age-converted key, which cannot open native ssh entries")
+			ios.Hintf("for a host, add the converted key: sopsfleet recipients add %s --ssh-key FILE (or --keyscan HOST)", o.Name)
+		}
+	case recipients.KindAgePlugin:
+		ios.Infof("%s is a recipient of the age plugin %q: re-encrypting needs age-plugin-%s on PATH", shortRecipient(r.Value), recipients.PluginName(r.Key), recipients.PluginName(r.Key))
+	}
+}
+
+// shortRecipient shortens a long recipient for a message.
+func shortRecipient(s string) string {
+	if len(s) > 24 {
+		return s[:20] + "…"
+	}
+	return s
 }
 
 // scan fetches --keyscan's host key and checks it against known_hosts.

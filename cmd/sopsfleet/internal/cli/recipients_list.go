@@ -23,7 +23,8 @@ func newRecipientsListCmd(g *globalOptions) *cobra.Command {
 		Use:   "list",
 		Short: "List the recipients of .sops.yaml with their names and where they are used",
 		Long: `list prints every recipient of .sops.yaml: its name (anchor or trailing
-comment), type (age, ssh, pgp, kms, gcp_kms, azure_kv, hc_vault, hckms), key,
+comment), type (age, age-plugin, age-pq, ssh, pgp, kms, gcp_kms, azure_kv,
+hc_vault, hckms), key,
 the line that defines it, and the creation rules (and key groups) that use
 it, resolved as sops resolves them. Anchored recipients no rule uses are
 listed too, with no rule. A value sops would reject is marked with its error.`,

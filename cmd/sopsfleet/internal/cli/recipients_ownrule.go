@@ -38,9 +38,9 @@ func (f *ownRuleRemoveFlags) addDropOwnRuleFlag(cmd *cobra.Command) {
 // addOwn adds the recipient to targets, leaving the --like recipient's own
 // rule out when the targets come from --like alone, and creates NAME's own
 // rule with --own-rule.
-func (o *recipientsAddOptions) addOwn(c *recipients.Config, key recipients.Key, targets []recipients.GroupRef) (*recipients.Edit, error) {
+func (o *recipientsAddOptions) addOwn(c *recipients.Config, rc recipients.Recipient, targets []recipients.GroupRef) (*recipients.Edit, error) {
 	return c.AddOwn(recipients.OwnRuleAddOptions{
-		AddOptions: recipients.AddOptions{Name: o.Name, Key: key, Targets: targets, Like: o.Like},
+		AddOptions: recipients.AddOptions{Name: o.Name, Key: rc.Key, Recipient: rc, Targets: targets, Like: o.Like},
 		FromLike:   o.Like != "" && len(o.Paths) == 0 && !o.All,
 		OwnRule:    o.OwnRule,
 		RuleRegex:  o.RuleRegex,

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"strings"
+
 	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
 )
 
@@ -26,5 +28,23 @@ func warnSkippedLinks(g *globalOptions, root string, links []sopsfile.SkippedLin
 			target = "(a target that cannot be resolved)"
 		}
 		g.IO.Verbosef("skipped %s → %s", ukDisplayPath(l.Path), target)
+	}
+}
+
+// sayLeftovers says that temporary files a killed run left were removed:
+// named when there are a few, else counted, with every one listed under
+// -v/--verbose.
+func sayLeftovers(ios *IOStreams, paths []string) {
+	n := len(paths)
+	switch {
+	case n == 0:
+		return
+	case n <= 3:
+		ios.Infof("removed %d temporary %s left by an interrupted run: %s", n, ukPlural(n, "file", "files"), strings.Join(ukDisplayPaths(paths), ", "))
+		return
+	}
+	ios.Infof("removed %d temporary files left by an interrupted run", n)
+	for _, p := range paths {
+		ios.Verbosef("removed %s", ukDisplayPath(p))
 	}
 }

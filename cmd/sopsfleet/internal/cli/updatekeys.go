@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -184,9 +185,7 @@ func runUpdatekeys(o *updatekeysOptions) error {
 	}
 	results := run.Results
 	warnSkippedLinks(g, treeRoot, run.Tree.SkippedLinks)
-	if n := len(run.Leftovers); n > 0 {
-		g.IO.Infof("removed %d temporary %s left by an interrupted run: %s", n, ukPlural(n, "file", "files"), strings.Join(ukDisplayPaths(run.Leftovers), ", "))
-	}
+	sayLeftovers(g.IO, run.Leftovers)
 	for _, p := range run.ReadOnly {
 		g.IO.Warnf("%s is read-only: it is replaced anyway, keeping its mode", ukDisplayPath(p))
 	}
@@ -263,13 +262,15 @@ func finishUpdatekeys(g *globalOptions, results []rekey.Result, ids *identitySou
 	}
 	g.IO.Errorf("%d of %d files failed and were left untouched", t[rekey.StatusFailed], len(results))
 	noIdentity := false
+	var kinds []recipients.Kind
 	for _, r := range results {
 		if errors.Is(r.Err, sopsfile.ErrNoIdentity) {
 			noIdentity = true
+			kinds = addKinds(kinds, r.Err)
 		}
 	}
 	if noIdentity && ids != nil {
-		ids.explain()
+		ids.explain(kinds)
 	}
 	return errFindings
 }
@@ -330,10 +331,48 @@ func (s *identitySource) passphrase(prompt string) ([]byte, error) {
 	return p, err
 }
 
-// explain tells why no identity opened a file, once at the end.
-func (s *identitySource) explain() {
+// addKinds adds the recipient kinds of a NoIdentityError to kinds.
+func addKinds(kinds []recipients.Kind, err error) []recipients.Kind {
+	var ne *sopsfile.NoIdentityError
+	if !errors.As(err, &ne) {
+		return kinds
+	}
+	for _, k := range ne.Kinds {
+		if !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds
+}
+
+// kindHints are the key sources that open recipients of each kind other
+// than age X25519.
+var kindHints = map[recipients.Kind]string{
+	recipients.KindSSH:       "native ssh recipients open with the SSH private key itself (SOPS_AGE_SSH_PRIVATE_KEY_FILE, ~/.ssh/id_ed25519, -i FILE), not with its age conversion",
+	recipients.KindAgePlugin: "age plugin recipients need age-plugin-NAME on PATH and the plugin identity (AGE-PLUGIN-…) in SOPS_AGE_KEY_FILE, keys.txt or -i FILE",
+	recipients.KindAgePQ:     "post-quantum recipients open with their AGE-SECRET-KEY-PQ-… identity in SOPS_AGE_KEY_FILE, keys.txt or -i FILE",
+	recipients.KindPGP:       "pgp keys open through gpg: the secret key must be in the keyring (gpg --list-secret-keys; GNUPGHOME)",
+	recipients.KindKMS:       "aws kms keys need AWS credentials (AWS_PROFILE, ~/.aws/credentials or the environment)",
+	recipients.KindGCPKMS:    "gcp kms keys need Google credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud auth application-default login)",
+	recipients.KindAzureKV:   "azure key vault keys need Azure credentials (az login, or AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET)",
+	recipients.KindVault:     "vault transit keys need VAULT_ADDR and a token (VAULT_TOKEN or ~/.vault-token)",
+	recipients.KindHCKMS:     "hckms keys need HuaweiCloud credentials (HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK)",
+}
+
+// explain tells why no identity opened a file, once at the end, with a
+// hint for each kind of recipient the failed files have.
+func (s *identitySource) explain(kinds []recipients.Kind) {
 	if s.ids == nil {
 		return
+	}
+	for _, k := range kinds {
+		if h := kindHints[k]; h != "" {
+			s.g.IO.Hintf("%s", h)
+		}
+	}
+	if len(kinds) > 0 && !slices.Contains(kinds, recipients.KindAge) && !slices.Contains(kinds, recipients.KindSSH) &&
+		!slices.Contains(kinds, recipients.KindAgePlugin) && !slices.Contains(kinds, recipients.KindAgePQ) {
+		return // no age recipient: age key files do not matter
 	}
 	if s.ids.Count() == 0 {
 		s.g.IO.Hintf("no age identity was found: set SOPS_AGE_KEY_FILE, put keys in ~/.config/sops/age/keys.txt, or pass -i/--identity FILE (an age key file or an SSH private key)")
