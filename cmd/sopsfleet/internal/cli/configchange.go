@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -58,9 +59,9 @@ func (ch *configChange) alsoEdits() []rekey.ConfigEdit {
 
 // printAlsoDiffs prints the diff of every further config a dry run would
 // write.
-func printAlsoDiffs(ios *IOStreams, ch *configChange) error {
+func printAlsoDiffs(w io.Writer, color bool, ch *configChange) error {
 	for _, e := range ch.Also {
-		if _, err := fmt.Fprint(ios.Out, unifiedDiff(e.Old, e.New, ukDisplayPath(e.Path), ios.OutColor())); err != nil {
+		if _, err := fmt.Fprint(w, unifiedDiff(e.Old, e.New, ukDisplayPath(e.Path), color)); err != nil {
 			return err
 		}
 	}
@@ -124,16 +125,15 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 	}
 	name := filepath.Base(ed.Path)
 	if o.DryRun {
-		if _, err := fmt.Fprint(ios.Out, unifiedDiff(ed.Old, ed.New, name, ios.OutColor())); err != nil {
+		w, color := diffOutput(ios, o)
+		if _, err := fmt.Fprint(w, unifiedDiff(ed.Old, ed.New, name, color)); err != nil {
 			return failErr(err)
 		}
-		if err := printAlsoDiffs(ios, ch); err != nil {
+		if err := printAlsoDiffs(w, color, ch); err != nil {
 			return failErr(err)
 		}
-		if len(plan.Files) == 0 {
-			ios.Infof("no encrypted file is affected")
-		} else {
-			printUpdatekeysSummary(g, replacedLabels(plan.Results(), ch), false)
+		if err := printChangeResults(g, o, ed.Path, plan.Rotate, replacedLabels(plan.Results(), ch), diffText(w)); err != nil {
+			return failErr(err)
 		}
 		warnNoRule(g, plan)
 		warnExposed(g, plan, true, loaded)
@@ -193,10 +193,8 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 	ids.bar = bar
 	err = plan.Apply(ctx, func(done, total int, f *rekey.ChangeFile) { bar.Set(done) })
 	bar.Done()
-	if len(plan.Files) == 0 {
-		ios.Infof("no encrypted file is affected")
-	} else {
-		printUpdatekeysSummary(g, replacedLabels(applied(plan.Results()), ch), false)
+	if perr := printChangeResults(g, o, ed.Path, plan.Rotate, replacedLabels(applied(plan.Results()), ch), ""); perr != nil && err == nil {
+		err = failErr(perr)
 	}
 	if err != nil {
 		var ae *rekey.ApplyError
@@ -566,11 +564,17 @@ func writeConfigOnly(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 	}
 	name := filepath.Base(ed.Path)
 	if o.DryRun {
-		if _, err := fmt.Fprint(ios.Out, unifiedDiff(ed.Old, ed.New, name, ios.OutColor())); err != nil {
+		w, color := diffOutput(ios, o)
+		if _, err := fmt.Fprint(w, unifiedDiff(ed.Old, ed.New, name, color)); err != nil {
 			return failErr(err)
 		}
+		if o.JSON {
+			defer func() {
+				writeResultsJSON(g, updatekeysJSON{Config: ed.Path, DryRun: true, ConfigDiff: diffText(w)}, nil)
+			}()
+		}
 		if ch != nil {
-			if err := printAlsoDiffs(ios, ch); err != nil {
+			if err := printAlsoDiffs(w, color, ch); err != nil {
 				return failErr(err)
 			}
 		}
@@ -594,6 +598,11 @@ func writeConfigOnly(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 			}
 		}
 	}
+	if o.JSON {
+		if err := writeResultsJSON(g, updatekeysJSON{Config: ed.Path}, nil); err != nil {
+			return failErr(err)
+		}
+	}
 	if differ > 0 {
 		ios.Hintf("%d %s from %s: run '%s' to re-encrypt %s",
 			differ, ukPlural(differ, "file now differs", "files now differ"), name, cmd, ukPlural(differ, "it", "them"))
@@ -601,5 +610,37 @@ func writeConfigOnly(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 	if plan != nil {
 		warnExposed(g, plan, false, nil)
 	}
+	return nil
+}
+
+// diffOutput is where a dry run's diffs of .sops.yaml go: standard output,
+// or with --json a buffer that becomes the config_diff field of the JSON.
+func diffOutput(ios *IOStreams, o *editOutput) (w io.Writer, color bool) {
+	if o.JSON {
+		return &strings.Builder{}, false
+	}
+	return ios.Out, ios.OutColor()
+}
+
+// diffText is what a --json run collected in diffOutput's buffer.
+func diffText(w io.Writer) string {
+	if b, ok := w.(*strings.Builder); ok {
+		return b.String()
+	}
+	return ""
+}
+
+// printChangeResults prints the per-file results of a config change: the
+// summary lines, or with --json the JSON of updatekeys --json with the
+// diff of .sops.yaml (dry run) as config_diff.
+func printChangeResults(g *globalOptions, o *editOutput, configPath string, rotate bool, results []rekey.Result, diff string) error {
+	if o.JSON {
+		return writeResultsJSON(g, updatekeysJSON{Config: configPath, DryRun: o.DryRun, Rotate: rotate, ConfigDiff: diff}, results)
+	}
+	if len(results) == 0 {
+		g.IO.Infof("no encrypted file is affected")
+		return nil
+	}
+	printUpdatekeysSummary(g, results, false)
 	return nil
 }

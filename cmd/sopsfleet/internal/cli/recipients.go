@@ -92,11 +92,15 @@ type editOutput struct {
 	// IgnorePolicy is --ignore-policy: make an edit that breaks
 	// .sopsfleet.yaml anyway (add and remove).
 	IgnorePolicy bool
+	// JSON is --json: the per-file results (and a dry run's diff) as JSON
+	// on standard output instead of the summary lines.
+	JSON bool
 }
 
 func (o *editOutput) addChainFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.BoolVar(&o.NoUpdatekeys, "no-updatekeys", false, "edit .sops.yaml only; do not update the encrypted files")
+	f.BoolVar(&o.JSON, "json", false, "print the per-file results as JSON on standard output (the JSON of updatekeys --json; with --dry-run the diff of .sops.yaml as config_diff)")
 	f.StringArrayVarP(&o.Identities, "identity", "i", nil, "age identity file or SSH private key to open files with (repeatable)")
 	f.IntVarP(&o.Jobs, "jobs", "j", 0, "number of files to update at once (default: number of CPUs)")
 	f.BoolVar(&o.IgnorePolicy, "ignore-policy", false, "make the edit even if it breaks .sopsfleet.yaml")

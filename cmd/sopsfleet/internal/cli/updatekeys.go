@@ -527,25 +527,30 @@ type updatekeysJSON struct {
 	Rotate bool           `json:"rotate"`
 	Files  []rekey.Result `json:"files"`
 	Totals map[string]int `json:"totals"`
+	// ConfigDiff is the diff of .sops.yaml of a recipients add/remove/
+	// replace --dry-run --json.
+	ConfigDiff string `json:"config_diff,omitempty"`
 }
 
 func writeUpdatekeysJSON(g *globalOptions, configPath string, o *updatekeysOptions, results []rekey.Result) error {
+	return writeResultsJSON(g, updatekeysJSON{Config: configPath, DryRun: o.DryRun, Rotate: o.Rotate}, results)
+}
+
+// writeResultsJSON writes head with the files and totals of results: the
+// JSON of updatekeys --json, also printed by recipients add/remove/replace
+// --json.
+func writeResultsJSON(g *globalOptions, out updatekeysJSON, results []rekey.Result) error {
 	t := rekey.Totals(results)
-	if configPath != "" {
-		configPath = ukDisplayPath(configPath)
+	if out.Config != "" {
+		out.Config = ukDisplayPath(out.Config)
 	}
-	out := updatekeysJSON{
-		Config: configPath,
-		DryRun: o.DryRun,
-		Rotate: o.Rotate,
-		Files:  make([]rekey.Result, len(results)),
-		Totals: map[string]int{
-			"files":     len(results),
-			"updated":   t[rekey.StatusUpdated],
-			"rotated":   t[rekey.StatusRotated],
-			"unchanged": t[rekey.StatusUnchanged],
-			"failed":    t[rekey.StatusFailed],
-		},
+	out.Files = make([]rekey.Result, len(results))
+	out.Totals = map[string]int{
+		"files":     len(results),
+		"updated":   t[rekey.StatusUpdated],
+		"rotated":   t[rekey.StatusRotated],
+		"unchanged": t[rekey.StatusUnchanged],
+		"failed":    t[rekey.StatusFailed],
 	}
 	for i, r := range results {
 		r.Path = ukDisplayPath(r.Path)
@@ -556,6 +561,7 @@ func writeUpdatekeysJSON(g *globalOptions, configPath string, o *updatekeysOptio
 	}
 	enc := json.NewEncoder(g.IO.Out)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // a diff's "&anchor" stays readable
 	return enc.Encode(out)
 }
 
