@@ -123,9 +123,11 @@ func runCheck(opts *checkOptions) error {
 		return err
 	}
 	findings := audit.Check(sc.Result, sc.ConfigShown)
-	if pol != nil {
-		findings = append(findings, audit.CheckPolicy(sc.Result, pol, sc.ConfigShown)...)
+	pf, err := policyFindings(sc.Result, pol, sc.ConfigShown, opts.Policy != "")
+	if err != nil {
+		return err
 	}
+	findings = append(findings, pf...)
 	audit.SortFindings(findings, sc.ConfigShown)
 	files := 0
 	for _, r := range sc.Result.Files {

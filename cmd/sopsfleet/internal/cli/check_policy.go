@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/sopsfleet/sopsfleet/audit"
 	"github.com/sopsfleet/sopsfleet/policy"
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
@@ -36,4 +37,42 @@ func policyFile(cfg *recipients.Config, file string) string {
 		return file
 	}
 	return policy.Path(cfg)
+}
+
+// policyFindings applies the policies to a scan: pol (found beside the
+// working directory's config, or --policy when explicit) to every file when
+// there is one config or a policy was named; otherwise each config met gets
+// the .sopsfleet.yaml beside it, applied to its own rules and to the files
+// it governs, with paths relative to its folder. A nested policy that
+// cannot be read is a usage error, as the first one is.
+func policyFindings(res *audit.ScanResult, pol *policy.Policy, shown string, explicit bool) ([]audit.Finding, error) {
+	if explicit || len(res.Configs) <= 1 {
+		if pol == nil {
+			return nil, nil
+		}
+		return audit.CheckPolicy(res, pol, shown), nil
+	}
+	var out []audit.Finding
+	for _, c := range res.Configs {
+		p := pol
+		if c.Config != res.Config {
+			var err error
+			if p, err = loadPolicy(c.Config, ""); err != nil {
+				return nil, err
+			}
+		}
+		if p == nil {
+			continue
+		}
+		sub := *res
+		sub.Config = c.Config
+		sub.Files = nil
+		for _, r := range res.Files {
+			if r.Config == c.Config {
+				sub.Files = append(sub.Files, r)
+			}
+		}
+		out = append(out, audit.CheckPolicy(&sub, p, c.Path)...)
+	}
+	return out, nil
 }
