@@ -108,9 +108,8 @@ func runRecipientsRemove(o *recipientsRemoveOptions) error {
 			return usageErrorf("%s: %s %s (%s) is not a recipient", c.Path, sk.SSHType, sk.Fingerprint, sk.Age)
 		}
 	} else {
-		key, err = c.Lookup(o.Target)
-		if err != nil {
-			return usageErr(err)
+		if c, key, err = lookupInTree(o.g, c, o.Target); err != nil {
+			return err
 		}
 	}
 	name := c.NameOf(key)
@@ -178,4 +177,54 @@ func otherConfigEdits(c *recipients.Config, key recipients.Key, drop bool) ([]ot
 		}
 	}
 	return out, nil
+}
+
+// lookupInTree finds the recipient NAME (or KEY) in c, the config found from
+// the working directory, else — unless --config/SOPS_CONFIG names one config
+// for everything — in the other .sops.yaml of the tree: removing or
+// replacing a key is about that key everywhere, and a host may be named
+// only in a nested config. It returns the config to edit first (the others
+// that list the key follow, see otherConfigEdits). A name that stands for
+// different keys in different configs is an error listing them.
+func lookupInTree(g *globalOptions, c *recipients.Config, target string) (*recipients.Config, recipients.Key, error) {
+	key, err := c.Lookup(target)
+	if err == nil || g.fixedConfig() {
+		if err != nil {
+			return nil, recipients.Key{}, usageErr(err)
+		}
+		return c, key, nil
+	}
+	root, _ := sopsfile.FindTreeRoot(c.Dir)
+	paths, ferr := recipients.FindConfigs(root)
+	if ferr != nil {
+		return nil, recipients.Key{}, failErr(ferr)
+	}
+	self := absOr(c.Path)
+	var found *recipients.Config
+	var where []string
+	for _, p := range paths {
+		if p == self {
+			continue
+		}
+		oc, lerr := recipients.LoadConfig(p)
+		if lerr != nil {
+			continue // a config that cannot be read is reported by the edit, if it lists the key
+		}
+		k, lerr := oc.Lookup(target)
+		if lerr != nil {
+			continue
+		}
+		if found != nil && k != key {
+			return nil, recipients.Key{}, usageErrorf("%q names different keys in %s and %s: give the key itself, or --config", target, ukDisplayPath(found.Path), ukDisplayPath(oc.Path))
+		}
+		if found == nil {
+			found, key = oc, k
+		}
+		where = append(where, ukDisplayPath(oc.Path))
+	}
+	if found == nil {
+		return nil, recipients.Key{}, usageErr(err)
+	}
+	g.IO.Infof("%s is not in %s; found in %s", target, ukDisplayPath(c.Path), strings.Join(where, ", "))
+	return found, key, nil
 }

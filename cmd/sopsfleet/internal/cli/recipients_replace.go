@@ -138,9 +138,9 @@ func runRecipientsReplace(o *recipientsReplaceOptions) error {
 	if err != nil {
 		return err
 	}
-	old, err := c.Lookup(o.Name)
+	c, old, err := lookupInTree(o.g, c, o.Name)
 	if err != nil {
-		return usageErr(err)
+		return err
 	}
 	nk, err := o.newKey(old)
 	if err != nil {
