@@ -64,10 +64,17 @@ func WriteText(w io.Writer, fs []Finding, label func(Severity, string) string) e
 
 // Summary is one line: "2 errors, 1 warning in 14 files" or "no findings
 // in 14 files".
-func Summary(fs []Finding, files int) string {
+func Summary(fs []Finding, files int) string { return SummaryOf(fs, files, 1) }
+
+// SummaryOf is [Summary] for a check that met configs .sops.yaml files
+// (several in a repository with nested configs).
+func SummaryOf(fs []Finding, files, configs int) string {
 	errs := Errors(fs)
 	warns := len(fs) - errs
 	where := fmt.Sprintf("in %d %s and .sops.yaml", files, plural(files, "file", "files"))
+	if configs > 1 {
+		where = fmt.Sprintf("in %d %s and %d .sops.yaml files", files, plural(files, "file", "files"), configs)
+	}
 	if len(fs) == 0 {
 		return "no findings " + where
 	}

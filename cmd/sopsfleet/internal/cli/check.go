@@ -162,7 +162,7 @@ func runCheck(opts *checkOptions) error {
 	if err != nil {
 		return failErr(fmt.Errorf("writing the findings: %w", err))
 	}
-	opts.IO.Infof("%s", audit.Summary(findings, files))
+	opts.IO.Infof("%s", audit.SummaryOf(findings, files, len(sc.Result.Configs)))
 	errs := audit.Errors(findings)
 	if errs > 0 || (opts.Strict && len(findings) > 0) {
 		return errFindings
