@@ -33,3 +33,17 @@ func TestShortKeyNeverShowsAPrivateKey(t *testing.T) {
 		t.Errorf("a public recipient is labelled as a private key")
 	}
 }
+
+// TestPGPLabelsAgree: a PGP key unnamed in .sops.yaml is labelled by its long
+// key ID (the last 16 hex digits of the fingerprint) by check and report
+// (ShortKey) and by diff, textconv and exposure (keyLabel, after the type).
+func TestPGPLabelsAgree(t *testing.T) {
+	k := recipients.Key{Type: recipients.TypePGP, ID: "85D77543B3D624B63CEA9E6DBC17301B491B3F21"}
+	const longID = "BC17301B491B3F21"
+	if got := ShortKey(k); got != "pgp:"+longID {
+		t.Errorf("ShortKey = %q, want pgp:%s", got, longID)
+	}
+	if got := string(k.Type) + ":" + keyLabel(k); got != "pgp:"+longID {
+		t.Errorf("the history label = %q, want pgp:%s", got, longID)
+	}
+}
