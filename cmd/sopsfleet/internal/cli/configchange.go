@@ -588,15 +588,23 @@ func writeConfigOnly(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 		ios.Infof("dry run: %s not written", ed.Path)
 		return nil
 	}
-	if err := atomicfile.WriteFile(ed.Path, ed.New, atomicfile.Options{Expect: ed.Old}); err != nil {
+	// Every edited config at once: all staged (folders proven writable, each
+	// checked unchanged since it was read), then renamed together.
+	st := atomicfile.NewStaged(nil)
+	if err := st.Stage(ed.Path, ed.New, atomicfile.Options{Expect: ed.Old}); err != nil {
+		st.Abort()
 		return failErr(fmt.Errorf("cannot write %s: %w", ed.Path, err))
 	}
 	if ch != nil {
 		for _, e := range ch.Also {
-			if err := atomicfile.WriteFile(e.Path, e.New, atomicfile.Options{Expect: e.Old}); err != nil {
+			if err := st.Stage(e.Path, e.New, atomicfile.Options{Expect: e.Old}); err != nil {
+				st.Abort()
 				return failErr(fmt.Errorf("cannot write %s: %w", e.Path, err))
 			}
 		}
+	}
+	if err := st.Commit(context.Background(), nil); err != nil {
+		return failErr(fmt.Errorf("cannot write the edited configs: %w", err))
 	}
 	if o.JSON {
 		if err := writeResultsJSON(g, updatekeysJSON{Config: ed.Path}, nil); err != nil {
