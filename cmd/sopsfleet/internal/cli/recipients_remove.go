@@ -150,6 +150,14 @@ func runRecipientsRemove(o *recipientsRemoveOptions) error {
 // (the git top level, else c's folder) that lists it. An edit that cannot
 // be made is an error naming that config: nothing is changed.
 func otherConfigEdits(c *recipients.Config, key recipients.Key, drop bool) ([]otherEdit, error) {
+	return editOtherConfigs(c, key, func(oc *recipients.Config) (*recipients.Edit, error) { return removeOwn(oc, key, drop) })
+}
+
+// editOtherConfigs applies edit to every other .sops.yaml of the tree of c
+// (the git top level, else c's folder) that lists key, and returns the
+// edits that change something. An edit that cannot be made is an error
+// naming that config: nothing is changed.
+func editOtherConfigs(c *recipients.Config, key recipients.Key, edit func(*recipients.Config) (*recipients.Edit, error)) ([]otherEdit, error) {
 	root, _ := sopsfile.FindTreeRoot(c.Dir)
 	paths, err := recipients.FindConfigs(root)
 	if err != nil {
@@ -168,7 +176,7 @@ func otherConfigEdits(c *recipients.Config, key recipients.Key, drop bool) ([]ot
 		if len(oc.Uses(key)) == 0 {
 			continue
 		}
-		ed, err := removeOwn(oc, key, drop)
+		ed, err := edit(oc)
 		if err != nil {
 			return nil, editErr(err)
 		}

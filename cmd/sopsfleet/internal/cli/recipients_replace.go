@@ -13,7 +13,6 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
-	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
 
@@ -192,33 +191,7 @@ func runRecipientsReplace(o *recipientsReplaceOptions) error {
 // tree of c (the git top level, else c's folder) that lists old. An edit
 // that cannot be made is an error naming that config: nothing is changed.
 func otherConfigReplaces(c *recipients.Config, old, new recipients.Key) ([]otherEdit, error) {
-	root, _ := sopsfile.FindTreeRoot(c.Dir)
-	paths, err := recipients.FindConfigs(root)
-	if err != nil {
-		return nil, failErr(err)
-	}
-	self := absOr(c.Path)
-	var out []otherEdit
-	for _, p := range paths {
-		if p == self {
-			continue
-		}
-		oc, err := recipients.LoadConfig(p)
-		if err != nil {
-			return nil, usageErr(err)
-		}
-		if len(oc.Uses(old)) == 0 {
-			continue
-		}
-		ed, err := oc.Replace(old, new)
-		if err != nil {
-			return nil, editErr(err)
-		}
-		if !ed.Unchanged() {
-			out = append(out, otherEdit{Edit: ed, Config: oc})
-		}
-	}
-	return out, nil
+	return editOtherConfigs(c, old, func(oc *recipients.Config) (*recipients.Edit, error) { return oc.Replace(old, new) })
 }
 
 // newKey resolves the new key from the argument or flags; an SSH key takes
