@@ -119,15 +119,7 @@ func (p *Policy) judge(r *Rule, keys []recipients.Key) []Violation {
 		var bad []string
 		var bk []recipients.Key
 		for _, ref := range r.Forbid {
-			var present []recipients.Key
-			for _, k := range keys {
-				for _, w := range ref.Keys {
-					if matches(k, w) {
-						present = append(present, k)
-						break
-					}
-				}
-			}
+			present := presentOf(keys, ref.Keys)
 			if len(present) == 0 {
 				continue
 			}
@@ -147,15 +139,7 @@ func (p *Policy) judge(r *Rule, keys []recipients.Key) []Violation {
 		var hit []string
 		var hk []recipients.Key
 		for _, ref := range r.Separate {
-			var present []recipients.Key
-			for _, k := range keys {
-				for _, w := range ref.Keys {
-					if matches(k, w) {
-						present = append(present, k)
-						break
-					}
-				}
-			}
+			present := presentOf(keys, ref.Keys)
 			if len(present) > 0 {
 				hit = append(hit, fmt.Sprintf("%s (%s)", ref.Text, p.names(present)))
 				hk = append(hk, present...)
@@ -347,6 +331,20 @@ func distinct(keys []recipients.Key) []recipients.Key {
 		if !seen[k] {
 			seen[k] = true
 			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// presentOf returns the recipients among keys that match one of want.
+func presentOf(keys, want []recipients.Key) []recipients.Key {
+	var out []recipients.Key
+	for _, k := range keys {
+		for _, w := range want {
+			if matches(k, w) {
+				out = append(out, k)
+				break
+			}
 		}
 	}
 	return out
