@@ -2,13 +2,8 @@ package audit
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
 	"github.com/sopsfleet/sopsfleet/recipients"
@@ -145,39 +140,16 @@ func SelectorChanges(format sopsfile.Format, data []byte, from, to Selector) ([]
 	}
 	switch format {
 	case sopsfile.FormatYAML:
-		data = blankMetadata(data)
-		w := &yamlWalker{r: a, lines: bytes.Split(data, []byte("\n")), leaf: leaf}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		for {
-			var doc yaml.Node
-			err := dec.Decode(&doc)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return out, err
-			}
-			w.branch(&doc, false, nil, nil, true)
+		w := &yamlWalker{r: a, leaf: leaf}
+		if err := w.walk(blankMetadata(data)); err != nil {
+			return out, err
 		}
 	case sopsfile.FormatJSON:
-		w := &jsonWalker{r: a, dec: json.NewDecoder(bytes.NewReader(data)), leaf: func(path []string, line int) {
+		w := &jsonWalker{r: a, leaf: func(path []string, line int) {
 			leaf(path, nil, line, false)
 		}}
-		w.dec.UseNumber()
-		for i, c := range data {
-			if c == '\n' {
-				w.nl = append(w.nl, i)
-			}
-		}
-		tok, err := w.dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("json: %w", err)
-		}
-		if d, ok := tok.(json.Delim); !ok || d != '{' {
-			return nil, errors.New("json: the document is not an object")
-		}
-		if err := w.object(nil, true); err != nil {
-			return out, fmt.Errorf("json: %w", err)
+		if err := w.walk(data); err != nil {
+			return out, err
 		}
 	case sopsfile.FormatDotenv:
 		stack := [][]string{nil}

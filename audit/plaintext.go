@@ -210,21 +210,28 @@ func yamlPlaintext(r *encRules, data []byte) ([]PlainValue, error) {
 	if allEncryptedYAML(data) {
 		return nil, nil
 	}
-	w := &yamlWalker{r: r, lines: bytes.Split(data, []byte("\n"))}
+	w := &yamlWalker{r: r}
+	err := w.walk(data)
+	return w.out, err
+}
+
+// walk walks every document of data (metadata already blanked), calling
+// w.leaf or collecting w.out. yaml.v3 errors begin "yaml: ".
+func (w *yamlWalker) walk(data []byte) error {
+	w.lines = bytes.Split(data, []byte("\n"))
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var doc yaml.Node
 		err := dec.Decode(&doc)
 		if errors.Is(err, io.EOF) {
-			break
+			return nil
 		}
 		if err != nil {
-			return w.out, err // yaml.v3 errors begin "yaml: "
+			return err
 		}
 		// Every document is a branch of its own with a fresh comment stack.
 		w.branch(&doc, false, nil, nil, true)
 	}
-	return w.out, nil
 }
 
 // blankMetadata returns data with the body of every top-level "sops:" block
@@ -536,7 +543,15 @@ func jsonPlaintext(r *encRules, data []byte) ([]PlainValue, error) {
 	if allEncryptedJSON(data) {
 		return nil, nil
 	}
-	w := &jsonWalker{r: r, dec: json.NewDecoder(bytes.NewReader(data))}
+	w := &jsonWalker{r: r}
+	err := w.walk(data)
+	return w.out, err
+}
+
+// walk walks the top-level object of data, calling w.leaf or collecting
+// w.out; its errors begin "json: ".
+func (w *jsonWalker) walk(data []byte) error {
+	w.dec = json.NewDecoder(bytes.NewReader(data))
 	w.dec.UseNumber()
 	for i, b := range data {
 		if b == '\n' {
@@ -545,15 +560,15 @@ func jsonPlaintext(r *encRules, data []byte) ([]PlainValue, error) {
 	}
 	tok, err := w.dec.Token()
 	if err != nil {
-		return nil, fmt.Errorf("json: %w", err)
+		return fmt.Errorf("json: %w", err)
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, errors.New("json: the document is not an object")
+		return errors.New("json: the document is not an object")
 	}
 	if err := w.object(nil, true); err != nil {
-		return w.out, fmt.Errorf("json: %w", err)
+		return fmt.Errorf("json: %w", err)
 	}
-	return w.out, nil
+	return nil
 }
 
 // allEncryptedJSON is the fast path of the JSON walk: true when every value
