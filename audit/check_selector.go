@@ -152,25 +152,9 @@ func SelectorChanges(format sopsfile.Format, data []byte, from, to Selector) ([]
 			return out, err
 		}
 	case sopsfile.FormatDotenv:
-		stack := [][]string{nil}
-		for i, line := range bytes.Split(data, []byte("\n")) {
-			if len(line) == 0 {
-				continue
-			}
-			if line[0] == '#' {
-				stack[0] = append(stack[0], string(line[1:]))
-				if len(line) > 1 {
-					leaf(nil, stack, i+1, true)
-				}
-				continue
-			}
-			key, _, ok := bytes.Cut(line, []byte("="))
-			if !ok || bytes.HasPrefix(key, []byte("sops_")) {
-				continue
-			}
-			leaf([]string{string(key)}, stack, i+1, false)
-			stack[0] = nil
-		}
+		walkDotenv(data, func(path []string, stack [][]string, line int, comment bool, _ string) {
+			leaf(path, stack, line, comment)
+		})
 	case sopsfile.FormatINI:
 		// Sections are branches of the tree, their keys its leaves
 		// (stores/ini); comment selectors see the comments above a key.

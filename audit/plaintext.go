@@ -753,6 +753,18 @@ func (w *jsonWalker) skip() error {
 
 func dotenvPlaintext(r *encRules, data []byte) []PlainValue {
 	var out []PlainValue
+	walkDotenv(data, func(path []string, stack [][]string, line int, comment bool, val string) {
+		if val != "" && r.shouldBeEncrypted(path, stack, comment) && !isEncrypted(val) {
+			out = append(out, PlainValue{Path: path, Line: line, Comment: comment})
+		}
+	})
+	return out
+}
+
+// walkDotenv calls leaf for every non-empty comment (path nil, val the
+// comment) and every KEY=VALUE line outside the metadata, with the comment
+// stack sops gives it.
+func walkDotenv(data []byte, leaf func(path []string, stack [][]string, line int, comment bool, val string)) {
 	stack := [][]string{nil}
 	for i, line := range bytes.Split(data, []byte("\n")) {
 		if len(line) == 0 {
@@ -761,23 +773,16 @@ func dotenvPlaintext(r *encRules, data []byte) []PlainValue {
 		if line[0] == '#' {
 			c := string(line[1:])
 			stack[0] = append(stack[0], c)
-			if c != "" && r.shouldBeEncrypted(nil, stack, true) && !isEncrypted(c) {
-				out = append(out, PlainValue{Line: i + 1, Comment: true})
+			if c != "" {
+				leaf(nil, stack, i+1, true, c)
 			}
 			continue
 		}
-		pos := bytes.IndexByte(line, '=')
-		if pos < 0 {
+		key, val, ok := bytes.Cut(line, []byte("="))
+		if !ok || bytes.HasPrefix(key, []byte("sops_")) {
 			continue
 		}
-		key, val := string(line[:pos]), string(line[pos+1:])
-		if strings.HasPrefix(key, "sops_") {
-			continue
-		}
-		if val != "" && r.shouldBeEncrypted([]string{key}, stack, false) && !isEncrypted(val) {
-			out = append(out, PlainValue{Path: []string{key}, Line: i + 1})
-		}
+		leaf([]string{string(key)}, stack, i+1, false, string(val))
 		stack[0] = nil
 	}
-	return out
 }
