@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"strings"
 
-	"github.com/sopsfleet/sopsfleet/internal/secretguard"
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
 
@@ -17,39 +16,11 @@ func Digest(s string) string {
 	return hex.EncodeToString(sum[:5])
 }
 
-// keyLabel shortens a key identifier for display: "age1abcdefgh…wxyz",
-// the last path segment of a cloud key, the fingerprint end of PGP.
+// keyLabel is [ShortKey] without the "type:" that some of its forms start
+// with, for the history commands, which put the type in front themselves:
+// one abbreviation of a key everywhere.
 func keyLabel(k recipients.Key) string {
-	if secretguard.LooksPrivate(k.ID) {
-		// A private key pasted as a recipient: not even a part of it.
-		return secretguard.Placeholder
-	}
-	id := k.ID
-	switch k.Type {
-	case recipients.TypeAge:
-		if strings.HasPrefix(id, "ssh-") {
-			if f := strings.Fields(id); len(f) >= 2 && len(f[1]) > 16 {
-				return f[0] + " …" + f[1][len(f[1])-8:]
-			}
-			return id
-		}
-		if len(id) > 20 {
-			return id[:12] + "…" + id[len(id)-4:]
-		}
-		return id
-	case recipients.TypePGP:
-		if len(id) > 16 {
-			return id[len(id)-16:]
-		}
-		return id
-	}
-	if i := strings.LastIndexAny(id, "/:"); i >= 0 && i+1 < len(id) {
-		id = id[i+1:]
-	}
-	if len(id) > 24 {
-		id = id[:24] + "…"
-	}
-	return id
+	return strings.TrimPrefix(ShortKey(k), string(k.Type)+":")
 }
 
 // Namer names keys: the first config that names a key wins. A nil Namer
