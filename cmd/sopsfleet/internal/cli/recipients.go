@@ -173,7 +173,13 @@ func readOneSSHKey(path string) (recipients.SSHKey, error) {
 	}
 	keys, skipped, err := recipients.ParseSSHKeys(data)
 	if err != nil {
-		return recipients.SSHKey{}, usageErrorf("--ssh-key %s: %v", path, err)
+		// One line per bad line of the file would leave all but the first
+		// without the "sopsfleet: error:" prefix and the file name.
+		var bad []string
+		for _, e := range lineErrors(err) {
+			bad = append(bad, e.Error())
+		}
+		return recipients.SSHKey{}, usageErrorf("--ssh-key %s: %s", path, strings.Join(bad, "; "))
 	}
 	switch len(keys) {
 	case 1:

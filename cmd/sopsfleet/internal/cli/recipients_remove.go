@@ -94,19 +94,18 @@ func runRecipientsRemove(o *recipientsRemoveOptions) error {
 		if err != nil {
 			return err
 		}
-		// The converted age recipient, else the SSH key written as such.
-		key, err = c.Lookup(sk.Age)
+		// The converted age recipient, else the SSH key written as such,
+		// looked up in the tree as a NAME or KEY is.
+		fc, k, err := lookupInTree(o.g, c, sk.Age)
 		if err != nil {
-			fields := strings.Fields(string(ssh.MarshalAuthorizedKey(sk.Key)))
-			if len(fields) >= 2 {
-				if k, err2 := c.Lookup(fields[0] + " " + fields[1]); err2 == nil {
-					key, err = k, nil
-				}
+			if fields := strings.Fields(string(ssh.MarshalAuthorizedKey(sk.Key))); len(fields) >= 2 {
+				fc, k, err = lookupInTree(o.g, c, fields[0]+" "+fields[1])
 			}
 		}
 		if err != nil {
 			return usageErrorf("%s: %s %s (%s) is not a recipient", c.Path, sk.SSHType, sk.Fingerprint, sk.Age)
 		}
+		c, key = fc, k
 	} else {
 		if c, key, err = lookupInTree(o.g, c, o.Target); err != nil {
 			return err
