@@ -409,7 +409,7 @@ func (p *ChangePlan) planFile(fd sopsfile.Found) *ChangeFile {
 		if len(cf.Holds) == 0 {
 			return nil
 		}
-		plan, err = replacingKeepPlan(f, removed, p.opts.Replacements)
+		plan, err = keepPlan(f, removed, p.opts.Replacements)
 	}
 	if err != nil {
 		cf.Result = failed(fd.Path, err)
@@ -424,9 +424,11 @@ func (p *ChangePlan) planFile(fd sopsfile.Found) *ChangeFile {
 }
 
 // keepPlan is the plan for a file no rule governs: the removed keys are
-// dropped, everything else is kept. A group that would be left empty is an
-// error: the file cannot lose the key.
-func keepPlan(f *sopsfile.File, removed map[recipients.Key]bool) (*Plan, error) {
+// dropped, everything else is kept, and a removed key that has a
+// replacement (recipients replace) gets it in the same group (unless the
+// group already has it). A group that would be left empty is an error: the
+// file cannot lose the key.
+func keepPlan(f *sopsfile.File, removed map[recipients.Key]bool, replace map[recipients.Key]recipients.Key) (*Plan, error) {
 	if len(f.Problems) > 0 {
 		return nil, errors.New(f.Problems[0].String())
 	}
@@ -442,6 +444,13 @@ func keepPlan(f *sopsfile.File, removed map[recipients.Key]bool) (*Plan, error) 
 				continue
 			}
 			wanted[gi].Members = append(wanted[gi].Members, recipients.Member{Key: s.Key})
+		}
+		// Replacements after the kept keys, in file order: the group's
+		// own members come first, as before the change.
+		for _, s := range g {
+			if nk, ok := replace[s.Key]; ok && !groupHas(wanted[gi], nk) {
+				wanted[gi].Members = append(wanted[gi].Members, recipients.Member{Key: nk})
+			}
 		}
 		if len(wanted[gi].Members) == 0 {
 			what := "its only key group"

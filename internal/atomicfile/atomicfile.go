@@ -13,10 +13,9 @@
 // write through a link that leaves the tree is the caller's job). On any
 // error the temporary file is removed and the target is untouched.
 //
-// # One file, a batch, all or nothing
+// # One file, or many all or nothing
 //
-// [WriteFile] replaces one file. [Batch] replaces many, each one at once, and
-// syncs their folders once at the end. [Staged] replaces many all or nothing:
+// [WriteFile] replaces one file. [Staged] replaces many all or nothing:
 // every new content is written to its temporary file first
 // ([Staged.Stage]), then [Staged.Commit] fsyncs them all in parallel,
 // checks that no target changed, renames them (.sops.yaml, staged with
@@ -42,7 +41,7 @@ import (
 // when it was read, so writing would lose someone else's change.
 var ErrChanged = errors.New("file changed on disk since it was read")
 
-// Options adjust [WriteFile], [Batch.WriteFile] and [Staged.Stage].
+// Options adjust [WriteFile] and [Staged.Stage].
 type Options struct {
 	// Perm is the mode of a file that does not exist yet. An existing file
 	// keeps its own mode. Zero means 0o644.
@@ -56,15 +55,14 @@ type Options struct {
 	ExpectSHA256 *[sha256.Size]byte
 	// Last puts a [Staged] file after all the others: it is renamed only
 	// when every other file is renamed and their folders synced (for
-	// .sops.yaml, whose change the files must reflect first). WriteFile and
-	// [Batch] ignore it.
+	// .sops.yaml, whose change the files must reflect first). WriteFile
+	// ignores it.
 	Last bool
 }
 
 // WriteFile atomically replaces the file at path with data, then fsyncs its
 // folder so that the rename survives a crash (best effort: not every file
-// system can sync a folder). [Batch] shares the replacing with it; [Staged]
-// replaces many files all or nothing.
+// system can sync a folder). [Staged] replaces many files all or nothing.
 func WriteFile(path string, data []byte, opts Options) error {
 	dir, err := replace(OS{}, path, data, opts)
 	if err != nil {

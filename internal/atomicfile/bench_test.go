@@ -44,21 +44,3 @@ func BenchmarkStagedCommit(b *testing.B) {
 	}
 	b.ReportMetric(float64(atomicfile.SyncCount()-before)/float64(b.N), "fsyncs/run")
 }
-
-// BenchmarkBatchWriteFile is the same with [atomicfile.Batch], one file
-// after the other, for comparison.
-func BenchmarkBatchWriteFile(b *testing.B) {
-	paths := benchTree(b, 500)
-	data := make([]byte, 4096)
-	before := atomicfile.SyncCount()
-	for b.Loop() {
-		batch := atomicfile.NewBatch()
-		for _, p := range paths {
-			if err := batch.WriteFile(p, data, atomicfile.Options{}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		batch.Sync()
-	}
-	b.ReportMetric(float64(atomicfile.SyncCount()-before)/float64(b.N), "fsyncs/run")
-}

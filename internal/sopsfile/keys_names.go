@@ -2,7 +2,6 @@ package sopsfile
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/getsops/sops/v3"
 )
@@ -13,27 +12,15 @@ import (
 // In a multi-document YAML file, names in documents after the first are
 // prefixed with "document N: ". Nothing is decrypted.
 func SecretNames(f *File, data []byte) ([]string, error) {
-	_, tree, err := loadTree(f, data, "")
+	vals, err := Values(f, data)
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	for i, branch := range tree.Branches {
-		prefix := ""
-		if len(tree.Branches) > 1 && i > 0 {
-			prefix = fmt.Sprintf("document %d: ", i+1)
-		}
-		walkSecretNames(branch, "", func(path string) { names = append(names, prefix+path) })
+	names := make([]string, len(vals))
+	for i, v := range vals {
+		names[i] = v.Name
 	}
 	return names, nil
-}
-
-func walkSecretNames(v any, path string, emit func(string)) {
-	walkLeaves(v, path, func(path string, leaf any) {
-		if s, ok := leaf.(string); ok && strings.HasPrefix(s, "ENC[") {
-			emit(path)
-		}
-	})
 }
 
 // walkLeaves calls emit with the key path ("a.b[2].c") of every value of a

@@ -30,17 +30,28 @@ func Values(f *File, data []byte) ([]Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	return treeValues(tree), nil
+}
+
+// treeValues lists the encrypted values of a loaded (still encrypted) tree.
+func treeValues(tree sops.Tree) []Value {
 	var vals []Value
 	for i, branch := range tree.Branches {
-		prefix := ""
-		if len(tree.Branches) > 1 && i > 0 {
-			prefix = fmt.Sprintf("document %d: ", i+1)
-		}
+		prefix := docPrefix(len(tree.Branches), i)
 		walkValues(branch, "", func(path, enc string) {
 			vals = append(vals, Value{Name: prefix + path, Ciphertext: enc})
 		})
 	}
-	return vals, nil
+	return vals
+}
+
+// docPrefix is what names in document i of n carry: nothing in the first
+// (or only) document, "document N: " in the others.
+func docPrefix(n, i int) string {
+	if n > 1 && i > 0 {
+		return fmt.Sprintf("document %d: ", i+1)
+	}
+	return ""
 }
 
 func walkValues(v any, path string, emit func(path, enc string)) {
@@ -124,17 +135,16 @@ func maskValue(v any, mask func(string) string) any {
 // so that two revisions can be compared without keeping or showing any
 // value. The file's mac is checked.
 func PlainDigests(f *File, data, dataKey, salt []byte) (map[string][32]byte, error) {
-	vals, err := Values(f, data)
-	if err != nil {
-		return nil, err
-	}
-	encrypted := make(map[string]bool, len(vals))
-	for _, v := range vals {
-		encrypted[v.Name] = true
-	}
 	_, tree, err := loadTree(f, data, "")
 	if err != nil {
 		return nil, err
+	}
+	// Which values are encrypted is read before the tree is decrypted in
+	// place: one load serves both.
+	vals := treeValues(tree)
+	encrypted := make(map[string]bool, len(vals))
+	for _, v := range vals {
+		encrypted[v.Name] = true
 	}
 	tree.Metadata.DataKey = dataKey
 	if _, err := common.DecryptTree(common.DecryptTreeOpts{Tree: &tree, Cipher: aes.NewCipher()}); err != nil {
@@ -145,11 +155,8 @@ func PlainDigests(f *File, data, dataKey, salt []byte) (map[string][32]byte, err
 	}
 	out := make(map[string][32]byte, len(vals))
 	for i, branch := range tree.Branches {
-		prefix := ""
-		if len(tree.Branches) > 1 && i > 0 {
-			prefix = fmt.Sprintf("document %d: ", i+1)
-		}
-		walkPlain(branch, "", func(path string, v any) {
+		prefix := docPrefix(len(tree.Branches), i)
+		walkLeaves(branch, "", func(path string, v any) {
 			if name := prefix + path; encrypted[name] {
 				m := hmac.New(sha256.New, salt)
 				fmt.Fprintf(m, "%T\x00%v", v, v)
@@ -161,5 +168,3 @@ func PlainDigests(f *File, data, dataKey, salt []byte) (map[string][32]byte, err
 	}
 	return out, nil
 }
-
-func walkPlain(v any, path string, emit func(string, any)) { walkLeaves(v, path, emit) }

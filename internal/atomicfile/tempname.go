@@ -2,10 +2,8 @@ package atomicfile
 
 import (
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // TempPrefix and TempMarker frame the names of the temporary files: a
@@ -65,56 +63,6 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
-}
-
-// Batch replaces many files, each one atomically exactly as [WriteFile]
-// does — temporary file in the same folder, fsync, mode kept, rename, links
-// written through, [Options.Expect] checked right before the rename — except
-// that the folders are fsynced once each, by [Batch.Sync], instead of once
-// per file. Every file still goes from its whole old content to its whole
-// new content (its data is on disk before the rename); the batch only
-// defers making the renames themselves durable until Sync.
-//
-// WriteFile may be called from several goroutines at once: the fsyncs of
-// the files then overlap, which is where most of the time of a large batch
-// goes.
-type Batch struct {
-	mu   sync.Mutex
-	dirs map[string]bool
-}
-
-// NewBatch returns an empty batch.
-func NewBatch() *Batch { return &Batch{dirs: map[string]bool{}} }
-
-// WriteFile atomically replaces the file at path with data and records its
-// folder for [Batch.Sync]. On any error the target is untouched.
-func (b *Batch) WriteFile(path string, data []byte, opts Options) error {
-	dir, err := replace(OS{}, path, data, opts)
-	if err != nil {
-		return err
-	}
-	b.mu.Lock()
-	b.dirs[dir] = true
-	b.mu.Unlock()
-	return nil
-}
-
-// Sync fsyncs every folder a file was written to since the last Sync, once
-// each, so that the renames survive a crash. Like [WriteFile] it is best
-// effort: not every file system can sync a folder, and the files' content
-// is already on disk.
-func (b *Batch) Sync() {
-	b.mu.Lock()
-	dirs := make([]string, 0, len(b.dirs))
-	for d := range b.dirs {
-		dirs = append(dirs, d)
-	}
-	b.dirs = map[string]bool{}
-	b.mu.Unlock()
-	sort.Strings(dirs)
-	for _, dir := range dirs {
-		OS{}.SyncDir(dir)
-	}
 }
 
 // replace is [WriteFile] without the fsync of the folder, which it returns.

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-func TestBatchWritesConcurrently(t *testing.T) {
+func TestWriteFileConcurrently(t *testing.T) {
 	dir := t.TempDir()
 	var paths []string
 	for i := range 40 {
@@ -22,24 +22,16 @@ func TestBatchWritesConcurrently(t *testing.T) {
 		}
 		paths = append(paths, p)
 	}
-	b := NewBatch()
 	var wg sync.WaitGroup
 	errs := make([]error, len(paths))
 	for i, p := range paths {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = b.WriteFile(p, []byte("new "+p), Options{Expect: []byte("old")})
+			errs[i] = WriteFile(p, []byte("new "+p), Options{Expect: []byte("old")})
 		}()
 	}
 	wg.Wait()
-	if len(b.dirs) != 3 {
-		t.Errorf("batch records %d folders, want 3 (one per distinct folder)", len(b.dirs))
-	}
-	b.Sync()
-	if len(b.dirs) != 0 {
-		t.Errorf("Sync left %d folders to sync", len(b.dirs))
-	}
 	for i, p := range paths {
 		if errs[i] != nil {
 			t.Fatalf("%s: %v", p, errs[i])
@@ -56,25 +48,21 @@ func TestBatchWritesConcurrently(t *testing.T) {
 	batchAssertNoTemp(t, dir)
 }
 
-func TestBatchRefusesChangedFileAndLeavesNoTemp(t *testing.T) {
+func TestWriteFileRefusesChangedFileAndLeavesNoTemp(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "a.env")
 	os.WriteFile(p, []byte("changed by someone"), 0o644)
-	b := NewBatch()
-	err := b.WriteFile(p, []byte("new"), Options{Expect: []byte("as read")})
+	err := WriteFile(p, []byte("new"), Options{Expect: []byte("as read")})
 	if !errors.Is(err, ErrChanged) {
 		t.Fatalf("err = %v, want ErrChanged", err)
 	}
 	if got, _ := os.ReadFile(p); string(got) != "changed by someone" {
 		t.Errorf("file changed to %q", got)
 	}
-	if len(b.dirs) != 0 {
-		t.Errorf("a failed write recorded its folder")
-	}
 	batchAssertNoTemp(t, dir)
 }
 
-func TestBatchWritesThroughSymlink(t *testing.T) {
+func TestReplaceWritesThroughSymlink(t *testing.T) {
 	dir := t.TempDir()
 	real := filepath.Join(dir, "real", "s.json")
 	os.MkdirAll(filepath.Dir(real), 0o755)
@@ -83,14 +71,13 @@ func TestBatchWritesThroughSymlink(t *testing.T) {
 	if err := os.Symlink(real, link); err != nil {
 		t.Skip(err)
 	}
-	b := NewBatch()
-	if err := b.WriteFile(link, []byte("new"), Options{Expect: []byte("old")}); err != nil {
+	dir, err := replace(OS{}, link, []byte("new"), Options{Expect: []byte("old")})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !b.dirs[filepath.Dir(real)] {
-		t.Errorf("folder to sync is not the target's: %v", b.dirs)
+	if dir != filepath.Dir(real) {
+		t.Errorf("folder to sync is %s, not the target's", dir)
 	}
-	b.Sync()
 	if fi, _ := os.Lstat(link); fi.Mode()&os.ModeSymlink == 0 {
 		t.Error("link replaced by a file")
 	}
@@ -141,9 +128,9 @@ func batchAssertNoTemp(t *testing.T, dir string) {
 	})
 }
 
-func TestBatchMissingFolder(t *testing.T) {
+func TestWriteFileMissingFolder(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "gone", "a.yaml")
-	err := NewBatch().WriteFile(p, []byte("x"), Options{})
+	err := WriteFile(p, []byte("x"), Options{})
 	if err == nil || !strings.HasPrefix(err.Error(), `create a temporary file in "`+filepath.Dir(p)+`": `) || strings.Contains(err.Error(), TempMarker) {
 		t.Fatalf("err = %v", err)
 	}
