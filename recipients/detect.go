@@ -328,7 +328,7 @@ func parseSSHRecipient(s string) (Recipient, error) {
 	default:
 		return Recipient{}, fmt.Errorf("ssh public key %q: %s keys cannot be age recipients (want ssh-ed25519 or ssh-rsa)", truncateForMessage(s), pub.Type())
 	}
-	value := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub)))
+	value := NativeSSH(pub)
 	if _, err := agessh.ParseRecipient(value); err != nil {
 		return Recipient{}, fmt.Errorf("ssh public key %q: %v", truncateForMessage(s), err)
 	}
@@ -451,4 +451,10 @@ func (c *Config) TwinName(k Key) string {
 		}
 	}
 	return ""
+}
+
+// NativeSSH is pub as sops stores a native SSH recipient: "TYPE BASE64",
+// without a comment (sops compares recipient strings).
+func NativeSSH(pub ssh.PublicKey) string {
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub)))
 }

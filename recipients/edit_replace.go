@@ -309,8 +309,7 @@ func ParseRecipientKey(s string) (Key, error) {
 		if t := pk.Type(); t != ssh.KeyAlgoED25519 && t != ssh.KeyAlgoRSA {
 			return Key{}, fmt.Errorf("SSH public key %q: a %s key cannot be an age recipient (ssh-ed25519 or ssh-rsa)", truncateForMessage(s), t)
 		}
-		f := strings.Fields(strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk))))
-		return Key{Type: TypeAge, ID: f[0] + " " + f[1]}, nil
+		return Key{Type: TypeAge, ID: NativeSSH(pk)}, nil
 	case strings.HasPrefix(s, "age1"):
 		hrp, _, err := bech32Decode(s)
 		if err == nil && hrp != "age" && strings.HasPrefix(hrp, "age1") && strings.ToLower(s) == s {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/sopsfleet/sopsfleet/recipients"
 )
@@ -247,7 +246,7 @@ func (o *recipientsAddOptions) recipient() (recipients.Recipient, error) {
 			return recipients.Recipient{}, err
 		}
 		if o.Native {
-			r, err := recipients.ParseRecipient(strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k.Key)))+" "+k.Label, recipients.ParseOptions{Kind: recipients.KindSSH})
+			r, err := recipients.ParseRecipient(recipients.NativeSSH(k.Key)+" "+k.Label, recipients.ParseOptions{Kind: recipients.KindSSH})
 			if err != nil {
 				return recipients.Recipient{}, usageErrorf("--ssh-key %s: %v", o.SSHKey, err)
 			}

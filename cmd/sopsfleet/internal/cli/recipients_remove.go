@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
 	"github.com/sopsfleet/sopsfleet/recipients"
@@ -98,9 +97,7 @@ func runRecipientsRemove(o *recipientsRemoveOptions) error {
 		// looked up in the tree as a NAME or KEY is.
 		fc, k, err := lookupInTree(o.g, c, sk.Age)
 		if err != nil {
-			if fields := strings.Fields(string(ssh.MarshalAuthorizedKey(sk.Key))); len(fields) >= 2 {
-				fc, k, err = lookupInTree(o.g, c, fields[0]+" "+fields[1])
-			}
+			fc, k, err = lookupInTree(o.g, c, recipients.NativeSSH(sk.Key))
 		}
 		if err != nil {
 			return usageErrorf("%s: %s %s (%s) is not a recipient", c.Path, sk.SSHType, sk.Fingerprint, sk.Age)

@@ -220,8 +220,7 @@ func (o *recipientsReplaceOptions) newKey(old recipients.Key) (recipients.Key, e
 		pub = hk.Key
 	}
 	if strings.HasPrefix(old.ID, "ssh-") {
-		f := strings.Fields(string(ssh.MarshalAuthorizedKey(pub)))
-		return recipients.Key{Type: recipients.TypeAge, ID: f[0] + " " + f[1]}, nil
+		return recipients.Key{Type: recipients.TypeAge, ID: recipients.NativeSSH(pub)}, nil
 	}
 	a, err := recipients.SSHPublicKeyToAge(pub)
 	if err != nil {
