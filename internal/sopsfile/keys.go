@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/getsops/sops/v3"
@@ -236,12 +235,7 @@ func (o *Opener) rotate(f *File, data, oldKey []byte, groups [][]Recipient, thre
 	tree.Metadata.DataKey = oldKey
 	cipher := aes.NewCipher()
 	if _, err := common.DecryptTree(common.DecryptTreeOpts{Tree: &tree, KeyServices: o.services, Cipher: cipher}); err != nil {
-		// sops' message quotes the computed MAC (a hash of the plaintext):
-		// keep it out of messages.
-		if strings.Contains(err.Error(), "MAC") {
-			return nil, errors.New("the values do not match the file's mac (changed outside sops?)")
-		}
-		return nil, errors.New("cannot decrypt the values with the data key")
+		return nil, decryptError(f, err)
 	}
 	if sel != nil {
 		sel.apply(&tree.Metadata)

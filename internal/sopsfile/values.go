@@ -3,7 +3,6 @@ package sopsfile
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -148,10 +147,7 @@ func PlainDigests(f *File, data, dataKey, salt []byte) (map[string][32]byte, err
 	}
 	tree.Metadata.DataKey = dataKey
 	if _, err := common.DecryptTree(common.DecryptTreeOpts{Tree: &tree, Cipher: aes.NewCipher()}); err != nil {
-		if strings.Contains(err.Error(), "MAC") {
-			return nil, errors.New("the values do not match the file's mac")
-		}
-		return nil, errors.New("cannot decrypt the values with the data key")
+		return nil, decryptError(f, err)
 	}
 	out := make(map[string][32]byte, len(vals))
 	for i, branch := range tree.Branches {

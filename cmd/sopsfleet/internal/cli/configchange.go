@@ -193,8 +193,13 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 	ids.bar = bar
 	err = plan.Apply(ctx, func(done, total int, f *rekey.ChangeFile) { bar.Set(done) })
 	bar.Done()
-	if perr := printChangeResults(g, o, ed.Path, plan.Rotate, replacedLabels(applied(plan.Results()), ch), ""); perr != nil && err == nil {
-		err = failErr(perr)
+	// An apply that stopped before its first write has no results to list;
+	// "no encrypted file is affected" would be wrong: the closing error says
+	// what happened.
+	if res := applied(plan.Results()); err == nil || len(res) > 0 || o.JSON {
+		if perr := printChangeResults(g, o, ed.Path, plan.Rotate, replacedLabels(res, ch), ""); perr != nil && err == nil {
+			err = failErr(perr)
+		}
 	}
 	if err != nil {
 		var ae *rekey.ApplyError
