@@ -157,6 +157,7 @@ type ChangePlan struct {
 	Edits []*EditedConfig
 
 	opts     ChangeOptions
+	unlock   func() // the change lock, held from Prepare to the end of Apply or Abort
 	nearest  *recipients.ConfigSet
 	eng      *engine
 	tempDirs []string // folders where the walk met temporary files
@@ -536,10 +537,29 @@ func (p *ChangePlan) Unrotated() []*ChangeFile {
 // Leftovers). If any file fails, the error is a [*ChangeError] listing
 // every failing file; if a removed key is the run's own, a
 // [*SelfRemovalError] unless Force.
-func (p *ChangePlan) Prepare(ctx context.Context) error {
+func (p *ChangePlan) Prepare(ctx context.Context) (err error) {
 	if p.prepared || p.applied {
 		return errors.New("the change was already prepared")
 	}
+	// One change of a repository at a time: a second run preparing from
+	// the same files would pass the same checks and write over the first.
+	// The lock is held until Apply ends or Abort (or the process ends,
+	// however it ends); planning and dry runs take none.
+	unlock, err := atomicfile.TryLock(p.ConfigPath)
+	switch {
+	case errors.Is(err, atomicfile.ErrLocked):
+		return fmt.Errorf("%w: another sopsfleet run is changing %s; wait for it to finish, then run this again", ErrBusy, p.ConfigPath)
+	case errors.Is(err, fs.ErrNotExist):
+		unlock = func() {} // a config not written yet: nothing to lock
+	case err != nil:
+		return err
+	}
+	p.unlock = unlock
+	defer func() {
+		if err != nil {
+			p.release()
+		}
+	}()
 	// Files that failed planning are reported together with those that
 	// fail here, so that one run names every problem.
 	var todo []*ChangeFile
@@ -619,7 +639,20 @@ func (p *ChangePlan) Abort() {
 	if p.staged != nil {
 		p.staged.Abort()
 	}
+	p.release()
 }
+
+// release lets another run change the repository.
+func (p *ChangePlan) release() {
+	if p.unlock != nil {
+		p.unlock()
+		p.unlock = nil
+	}
+}
+
+// ErrBusy reports that another run holds the repository's change lock (see
+// [ChangePlan.Prepare]).
+var ErrBusy = errors.New("busy")
 
 func (e *engine) failFile(cf *ChangeFile, err error) {
 	cf.Result = e.fail(cf.Result, err)
@@ -767,6 +800,7 @@ func (p *ChangePlan) Apply(ctx context.Context, progress func(done, total int, f
 		return ErrNotPrepared
 	}
 	p.applied = true
+	defer p.release()
 	byPath := map[string]*ChangeFile{}
 	total := 0
 	for _, f := range p.Files {

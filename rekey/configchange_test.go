@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"filippo.io/age"
@@ -240,4 +241,36 @@ func TestChangeRemovingYourselfNeedsForce(t *testing.T) {
 	if err := plan.Apply(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestChangeOneRunAtATime: while one change is prepared (and until it is
+// applied or aborted) a second change of the same repository cannot be
+// prepared: both would pass the same checks and the second would write over
+// the first. Planning alone takes no lock.
+func TestChangeOneRunAtATime(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no flock")
+	}
+	fx := newRetireFixture(t, false, "a.yaml")
+	first, second := fx.plan(t), fx.plan(t)
+	if err := first.Prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Prepare(context.Background()); !errors.Is(err, rekey.ErrBusy) {
+		t.Fatalf("second Prepare: %v, want ErrBusy", err)
+	}
+	first.Abort()
+	third := fx.plan(t)
+	if err := third.Prepare(context.Background()); err != nil {
+		t.Fatalf("Prepare after Abort: %v", err)
+	}
+	if err := third.Apply(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	fourth := fx.plan(t)
+	if err := fourth.Prepare(context.Background()); errors.Is(err, rekey.ErrBusy) {
+		t.Fatalf("Apply did not release the lock: %v", err)
+	}
+	fourth.Abort()
+	fx.noTemps(t)
 }

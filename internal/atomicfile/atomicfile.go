@@ -110,3 +110,6 @@ func resolve(sys System, path string) (string, error) {
 	}
 	return "", fmt.Errorf("%s: too many levels of symbolic links", path)
 }
+
+// ErrLocked reports that another process holds the lock of [TryLock].
+var ErrLocked = errors.New("locked by another process")
