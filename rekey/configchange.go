@@ -548,7 +548,7 @@ func (p *ChangePlan) Prepare(ctx context.Context) (err error) {
 	unlock, err := atomicfile.TryLock(p.ConfigPath)
 	switch {
 	case errors.Is(err, atomicfile.ErrLocked):
-		return fmt.Errorf("%w: another sopsfleet run is changing %s; wait for it to finish, then run this again", ErrBusy, p.ConfigPath)
+		return fmt.Errorf("%s: %w: wait for it to finish, then run this again", p.ConfigPath, ErrBusy)
 	case errors.Is(err, fs.ErrNotExist):
 		unlock = func() {} // a config not written yet: nothing to lock
 	case err != nil:
@@ -652,7 +652,7 @@ func (p *ChangePlan) release() {
 
 // ErrBusy reports that another run holds the repository's change lock (see
 // [ChangePlan.Prepare]).
-var ErrBusy = errors.New("busy")
+var ErrBusy = errors.New("another sopsfleet run is changing this repository")
 
 func (e *engine) failFile(cf *ChangeFile, err error) {
 	cf.Result = e.fail(cf.Result, err)
