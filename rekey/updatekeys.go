@@ -120,7 +120,7 @@ func RunFound(ctx context.Context, found []sopsfile.Found, opts Options) []Resul
 	done := 0
 	e.each(len(found), func(i int) {
 		if err := ctx.Err(); err != nil {
-			results[i] = failed(found[i].Path, errors.New("not processed: interrupted"))
+			results[i] = failed(found[i].Path, ErrInterrupted)
 		} else {
 			results[i] = e.process(found[i])
 		}
@@ -184,7 +184,7 @@ func RunTree(ctx context.Context, roots []string, walk sopsfile.DiscoverOptions,
 		case !sops:
 			kind[i], ignored[i] = 'i', f.Path
 		case ctx.Err() != nil:
-			kind[i], results[i] = 's', failed(f.Path, errors.New("not processed: interrupted"))
+			kind[i], results[i] = 's', failed(f.Path, ErrInterrupted)
 			r = &results[i]
 		default:
 			res := e.process(f)
@@ -272,11 +272,15 @@ func (e *engine) commit(ctx context.Context, results []Result) {
 		case errors.Is(err, atomicfile.ErrChanged):
 			err = atomicfile.ErrChanged
 		case errors.Is(err, context.Canceled), errors.Is(err, atomicfile.ErrAborted):
-			err = errors.New("not written: interrupted")
+			err = ErrInterrupted
 		}
 		results[i] = e.fail(results[i], err)
 	})
 }
+
+// ErrInterrupted is the error of a file that a cancelled run (Ctrl-C,
+// SIGTERM) did not write: it is left whole, as it was.
+var ErrInterrupted = errors.New("not written: interrupted")
 
 // Totals counts results by status.
 func Totals(results []Result) map[Status]int {

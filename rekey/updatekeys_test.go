@@ -428,7 +428,7 @@ func TestRunInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	r := Run(ctx, []string{p}, Options{Config: cfg, Opener: fx.opener("alice")})[0]
-	if r.Status != StatusFailed || r.Error != "not processed: interrupted" {
+	if r.Status != StatusFailed || !errors.Is(r.Err, ErrInterrupted) {
 		t.Fatalf("%+v", r)
 	}
 	if !bytes.Equal(before, mustRead(t, p)) {

@@ -260,7 +260,18 @@ func finishUpdatekeys(g *globalOptions, results []rekey.Result, ids *identitySou
 	if t[rekey.StatusFailed] == 0 {
 		return nil
 	}
-	g.IO.Errorf("%d of %d files failed and were left untouched", t[rekey.StatusFailed], len(results))
+	interrupted := 0
+	for _, r := range results {
+		if errors.Is(r.Err, rekey.ErrInterrupted) {
+			interrupted++
+		}
+	}
+	if failed := t[rekey.StatusFailed] - interrupted; failed > 0 {
+		g.IO.Errorf("%d of %d files failed and were left untouched", failed, len(results))
+	}
+	if interrupted > 0 {
+		g.IO.Errorf("interrupted: %d of %d files were not written (each is whole, as it was); run the same command again to finish", interrupted, len(results))
+	}
 	noIdentity := false
 	var kinds []recipients.Kind
 	for _, r := range results {
@@ -407,6 +418,9 @@ func printUpdatekeysSummary(g *globalOptions, results []rekey.Result, verbose bo
 	}
 	width := 0
 	show := func(r rekey.Result) bool {
+		if errors.Is(r.Err, rekey.ErrInterrupted) {
+			return false // counted once by finishUpdatekeys, not listed
+		}
 		if quiet {
 			return r.Status == rekey.StatusFailed
 		}
