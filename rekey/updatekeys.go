@@ -145,8 +145,11 @@ type TreeRun struct {
 	// Tree is what the walk skipped (links out of the root, temporary
 	// files).
 	Tree *sopsfile.Tree
-	// Syncs is how many fsyncs (of files and folders) the writes took.
-	Syncs int
+	// Syncs is how many syncs the writes took: fsyncs (of files and
+	// folders) and syncfs calls; SyncFS counts the latter alone (a batch
+	// of at least [atomicfile.SyncFSMin] files is made durable with one
+	// syncfs per file system where the system can).
+	Syncs, SyncFS int
 	// ReadOnly are the rewritten files whose owner has no write bit: they
 	// are replaced anyway (keeping their mode), and the caller should say so.
 	ReadOnly []string
@@ -224,6 +227,7 @@ func RunTree(ctx context.Context, roots []string, walk sopsfile.DiscoverOptions,
 	run.ReadOnly = e.staged.ReadOnly()
 	e.commit(ctx, run.Results)
 	run.Syncs = e.staged.Syncs()
+	_, run.SyncFS = e.staged.SyncCounts()
 	return run, nil
 }
 

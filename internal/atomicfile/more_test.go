@@ -142,40 +142,62 @@ func TestStagedNotRegular(t *testing.T) {
 	noTemps(t, dir)
 }
 
-// Many goroutines stage at once (as the workers preparing a fleet do).
+// Many goroutines stage at once (as the workers preparing a fleet do); the
+// batch is made durable file by file, or with syncfs where the system can.
 func TestStagedConcurrent(t *testing.T) {
-	dir := t.TempDir()
-	files := map[string]string{}
-	for i := range 60 {
-		files[fmt.Sprintf("d%d/f%02d", i%4, i)] = "old"
+	for _, mode := range []struct {
+		name     string
+		noSyncFS bool
+	}{{"fsync", true}, {"syncfs", false}} {
+		t.Run(mode.name, func(t *testing.T) {
+			dir := t.TempDir()
+			files := map[string]string{}
+			for i := range 60 {
+				files[fmt.Sprintf("d%d/f%02d", i%4, i)] = "old"
+			}
+			paths := tree(t, dir, files)
+			rec := &atomictest.Recorder{NoSyncFS: mode.noSyncFS}
+			s := atomicfile.NewStaged(rec)
+			var wg sync.WaitGroup
+			errs := make([]error, len(paths))
+			for i, p := range paths {
+				wg.Go(func() { errs[i] = s.Stage(p, []byte("new "+p), atomicfile.Options{Expect: []byte("old")}) })
+			}
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Commit(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := rec.CheckDurable(); err != nil {
+				t.Fatalf("%v\n%s", err, rec)
+			}
+			for _, p := range paths {
+				if content(t, p) != "new "+p {
+					t.Errorf("%s = %q", p, content(t, p))
+				}
+			}
+			fsyncs, syncfs := s.SyncCounts()
+			switch {
+			case rec.Count(atomictest.FSSync) > 0:
+				// One file system: once for the files, once for the folders.
+				if mode.noSyncFS || rec.Count(atomictest.FSSync) != 2 || rec.Count(atomictest.FileSync)+rec.Count(atomictest.DirSync) != 0 || fsyncs != 0 || syncfs != 2 {
+					t.Errorf("syncfs mode: %d syncfs, %d file and %d folder fsyncs, counts %d/%d\n%s", rec.Count(atomictest.FSSync), rec.Count(atomictest.FileSync), rec.Count(atomictest.DirSync), fsyncs, syncfs, rec)
+				}
+			case !mode.noSyncFS && syncfsUsable():
+				t.Errorf("syncfs not used on a system that has it\n%s", rec)
+			default:
+				if got := rec.Count(atomictest.DirSync); got != 4 {
+					t.Errorf("%d folder syncs, want 4", got)
+				}
+				if got := rec.Count(atomictest.FileSync); got != len(paths) || fsyncs != len(paths)+4 || syncfs != 0 {
+					t.Errorf("%d file fsyncs for %d files, counts %d/%d", got, len(paths), fsyncs, syncfs)
+				}
+			}
+			noTemps(t, dir)
+		})
 	}
-	paths := tree(t, dir, files)
-	rec := &atomictest.Recorder{}
-	s := atomicfile.NewStaged(rec)
-	var wg sync.WaitGroup
-	errs := make([]error, len(paths))
-	for i, p := range paths {
-		wg.Go(func() { errs[i] = s.Stage(p, []byte("new "+p), atomicfile.Options{Expect: []byte("old")}) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Commit(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := rec.CheckDurable(); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range paths {
-		if content(t, p) != "new "+p {
-			t.Errorf("%s = %q", p, content(t, p))
-		}
-	}
-	if got := rec.Count(atomictest.DirSync); got != 4 {
-		t.Errorf("%d folder syncs, want 4", got)
-	}
-	noTemps(t, dir)
 }
 
 // Abort from another goroutine while Stage calls run (a signal handler)
@@ -318,7 +340,7 @@ func TestStagedSyncsInParallel(t *testing.T) {
 	inflight, most := 0, 0
 	second := make(chan struct{})
 	var once sync.Once
-	rec := &atomictest.Recorder{Fail: func(op atomictest.Op) error {
+	rec := &atomictest.Recorder{NoSyncFS: true, Fail: func(op atomictest.Op) error {
 		if op.Kind != atomictest.FileSync {
 			return nil
 		}

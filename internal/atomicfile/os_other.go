@@ -7,10 +7,6 @@ import (
 	"os"
 )
 
-// openForSync opens a file so that it can be fsynced: Windows flushes only
-// through a handle opened for writing.
-func openForSync(name string) (*os.File, error) { return os.OpenFile(name, os.O_WRONLY, 0) }
-
 // owner is unknown here: files keep the owner the system gives them.
 func owner(fs.FileInfo) (uid, gid int, ok bool) { return 0, 0, false }
 
@@ -25,4 +21,35 @@ func processAlive(pid int) bool {
 	}
 	p.Release()
 	return true
+}
+
+// createTemp is [os.CreateTemp].
+func createTemp(dir, pattern string) (File, error) {
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return nil, err
+	}
+	return osFile{f}, nil
+}
+
+// syncFile fsyncs the file name: Windows flushes only through a handle
+// opened for writing.
+func syncFile(name string) error {
+	f, err := os.OpenFile(name, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// osFile counts the fsyncs of an *os.File.
+type osFile struct{ *os.File }
+
+func (f osFile) Sync() error {
+	syncCount.Add(1)
+	return f.File.Sync()
 }

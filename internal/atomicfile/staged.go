@@ -54,7 +54,11 @@ type Staged struct {
 	readOnly  []string
 	aborted   bool
 	committed bool // Commit has started
-	syncs     int
+	syncs     int  // fsyncs and syncfs calls
+	syncfs    int  // syncfs calls
+	// wholeFS is set once the files were made durable with
+	// [FSSyncer.SyncFS]: the folders are then synced that way too.
+	wholeFS bool
 }
 
 // stagedEntry is one staged file and where it is in its life.
@@ -192,11 +196,21 @@ func (s *Staged) Pending() []string {
 // Len is the number of files staged (and not yet renamed or removed).
 func (s *Staged) Len() int { return len(s.Pending()) }
 
-// Syncs is how many fsyncs (of files and folders) Commit made.
+// Syncs is how many syncs Commit made: fsyncs of files and folders, and
+// syncfs calls (see [Staged.SyncCounts]).
 func (s *Staged) Syncs() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.syncs
+}
+
+// SyncCounts splits [Staged.Syncs]: fsyncs (of files and folders) and
+// syncfs calls (one per file system, for a batch of at least [SyncFSMin]
+// files on a system that can).
+func (s *Staged) SyncCounts() (fsyncs, syncfs int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.syncs - s.syncfs, s.syncfs
 }
 
 // Abort removes every temporary file not yet renamed and refuses further
@@ -407,9 +421,14 @@ func (s *Staged) CommitEach(ctx context.Context, done func(path string, err erro
 	return nil
 }
 
-// syncAll fsyncs the temporary files of entries with up to s.workers at
-// once. It stops early when ctx is cancelled or Abort is called.
+// syncAll makes the temporary files of entries durable: a batch of at
+// least [SyncFSMin] files with one [FSSyncer.SyncFS] call when s.sys can,
+// any other with fsyncs, up to s.workers at once. It stops early when ctx
+// is cancelled or Abort is called.
 func (s *Staged) syncAll(ctx context.Context, entries []*stagedEntry) error {
+	if done, err := s.syncAllFS(ctx, entries); done {
+		return err
+	}
 	errs := make([]error, len(entries))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -460,14 +479,65 @@ func (s *Staged) syncAll(ctx context.Context, entries []*stagedEntry) error {
 	return errors.Join(errs...)
 }
 
-// syncDirs fsyncs each folder once, in a stable order. Like [WriteFile] it
-// is best effort: not every file system can sync a folder.
+// syncAllFS is syncAll with one syncfs per file system; done false means
+// it did nothing (a small batch, or a system that cannot).
+func (s *Staged) syncAllFS(ctx context.Context, entries []*stagedEntry) (done bool, err error) {
+	fss, ok := s.sys.(FSSyncer)
+	if !ok || len(entries) < SyncFSMin {
+		return false, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return true, &IncompleteError{Written: 0, Total: len(entries), Err: err}
+	}
+	seen := map[string]bool{}
+	var dirs []string
+	for _, e := range entries {
+		if d := filepath.Dir(e.name); !seen[d] {
+			seen[d] = true
+			dirs = append(dirs, d)
+		}
+	}
+	n, ok, err := fss.SyncFS(dirs)
+	if !ok {
+		return false, nil
+	}
+	s.mu.Lock()
+	s.syncs += n
+	s.syncfs += n
+	s.wholeFS = true
+	aborted := s.aborted
+	s.mu.Unlock()
+	switch {
+	case aborted:
+		return true, ErrAborted
+	case err != nil:
+		return true, fmt.Errorf("make the %d new files durable: %w", len(entries), err)
+	}
+	return true, nil
+}
+
+// syncDirs fsyncs each folder once, in a stable order — or, after a
+// [FSSyncer.SyncFS] of the files, syncs their file systems again when
+// there are several folders. Like [WriteFile] it is best effort: not every
+// file system can sync a folder.
 func (s *Staged) syncDirs(dirs map[string]bool) {
 	list := make([]string, 0, len(dirs))
 	for d := range dirs {
 		list = append(list, d)
 	}
 	sort.Strings(list)
+	s.mu.Lock()
+	wholeFS := s.wholeFS
+	s.mu.Unlock()
+	if fss, ok := s.sys.(FSSyncer); ok && wholeFS && len(list) > 1 {
+		if n, ok, _ := fss.SyncFS(list); ok {
+			s.mu.Lock()
+			s.syncs += n
+			s.syncfs += n
+			s.mu.Unlock()
+			return
+		}
+	}
 	for _, d := range list {
 		s.sys.SyncDir(d)
 		s.mu.Lock()

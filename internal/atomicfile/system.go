@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+
+	"github.com/sopsfleet/sopsfleet/internal/rawio"
 )
 
 // System is every file system operation this package performs, so that one
@@ -68,38 +70,18 @@ var syncCount atomic.Int64
 // has made through [OS], so that a benchmark can report fsyncs per run.
 func SyncCount() int64 { return syncCount.Load() }
 
-// CreateTemp implements [System].
-func (OS) CreateTemp(dir, pattern string) (File, error) {
-	f, err := os.CreateTemp(dir, pattern)
-	if err != nil {
-		return nil, err
-	}
-	return osFile{f}, nil
-}
-
-// osFile counts the fsyncs of an *os.File.
-type osFile struct{ *os.File }
-
-func (f osFile) Sync() error {
-	syncCount.Add(1)
-	return f.File.Sync()
-}
+// CreateTemp implements [System]. On unix the file is made and written
+// with plain system calls (os.OpenFile would offer it to the network
+// poller first, five wasted calls a file).
+func (OS) CreateTemp(dir, pattern string) (File, error) { return createTemp(dir, pattern) }
 
 // SyncFile implements [System]: it opens name read-only (a temporary file
 // may already have a mode without write bits) and fsyncs it, which on the
 // systems sopsfleet runs on flushes the file's data whichever descriptor
 // wrote it.
 func (OS) SyncFile(name string) error {
-	f, err := openForSync(name)
-	if err != nil {
-		return err
-	}
 	syncCount.Add(1)
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return syncFile(name)
 }
 
 // SyncDir implements [System].
@@ -133,7 +115,7 @@ func (OS) Readlink(name string) (string, error) { return os.Readlink(name) }
 func (OS) EvalSymlinks(path string) (string, error) { return filepath.EvalSymlinks(path) }
 
 // ReadFile implements [System].
-func (OS) ReadFile(name string) ([]byte, error) { return os.ReadFile(name) }
+func (OS) ReadFile(name string) ([]byte, error) { return rawio.ReadFile(name) }
 
 // ReadDir implements [System].
 func (OS) ReadDir(name string) ([]fs.DirEntry, error) { return os.ReadDir(name) }

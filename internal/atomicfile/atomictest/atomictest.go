@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -31,12 +32,16 @@ const (
 	Rename   Kind = "rename"  // Path: the old name; To: the new one
 	Remove   Kind = "remove"  // Path
 	DirSync  Kind = "syncdir" // Path: the folder fsynced
+	// FSSync is one [atomicfile.FSSyncer.SyncFS] call: Dirs are the
+	// folders whose file systems were synced (so their files and entries).
+	FSSync Kind = "syncfs"
 )
 
 // Op is one recorded operation.
 type Op struct {
 	Kind     Kind
 	Path, To string
+	Dirs     []string // FSSync
 	Mode     fs.FileMode
 	UID, GID int
 	Err      error // what the underlying system returned
@@ -51,6 +56,8 @@ func (o Op) String() string {
 		return fmt.Sprintf("%s %s %04o", o.Kind, o.Path, o.Mode)
 	case Chown:
 		return fmt.Sprintf("%s %s %d:%d", o.Kind, o.Path, o.UID, o.GID)
+	case FSSync:
+		return fmt.Sprintf("%s %s", o.Kind, strings.Join(o.Dirs, " "))
 	}
 	return fmt.Sprintf("%s %s", o.Kind, o.Path)
 }
@@ -64,12 +71,20 @@ type Recorder struct {
 	// Fail, when not nil, is asked before each recorded operation; an error
 	// it returns is returned instead of doing the operation (and recorded).
 	Fail func(op Op) error
+	// NoSyncFS makes the Recorder a System without
+	// [atomicfile.FSSyncer.SyncFS] (as on an old kernel, or not Linux), so
+	// that a test sees files fsynced one by one. Otherwise SyncFS is done
+	// by Under when it can.
+	NoSyncFS bool
 
 	mu  sync.Mutex
 	ops []Op
 }
 
-var _ atomicfile.System = (*Recorder)(nil)
+var (
+	_ atomicfile.System   = (*Recorder)(nil)
+	_ atomicfile.FSSyncer = (*Recorder)(nil)
+)
 
 func (r *Recorder) under() atomicfile.System {
 	if r.Under == nil {
@@ -124,10 +139,11 @@ func (r *Recorder) Renamed() []string {
 }
 
 // CheckDurable verifies the ordering that makes a batch of renames
-// crash-safe: every file renamed was fsynced after its last write and
-// before the first rename of the batch, and every folder that received a
-// rename was fsynced after it. It returns nil or an error describing the
-// first violation.
+// crash-safe: every file renamed was made durable after its last write and
+// before the first rename of the batch — by an fsync of its own, or by a
+// syncfs of a file system holding its folder — and every folder that
+// received a rename was synced (fsync or syncfs) after it. It returns nil
+// or an error describing the first violation.
 func (r *Recorder) CheckDurable() error {
 	ops := r.Ops()
 	firstRename := -1
@@ -141,14 +157,23 @@ func (r *Recorder) CheckDurable() error {
 		return nil
 	}
 	lastWrite := map[string]int{}
-	synced := map[string]int{} // file -> index of its last successful sync
+	synced := map[string]int{} // file -> index of its first successful sync after its last write
 	for i, o := range ops {
 		switch {
 		case o.Err != nil:
 		case o.Kind == Write || o.Kind == Create:
 			lastWrite[o.Path] = i
+			delete(synced, o.Path)
 		case o.Kind == FileSync:
-			synced[o.Path] = i
+			if _, ok := synced[o.Path]; !ok {
+				synced[o.Path] = i
+			}
+		case o.Kind == FSSync:
+			for p := range lastWrite {
+				if _, ok := synced[p]; !ok && slices.Contains(o.Dirs, filepath.Dir(p)) {
+					synced[p] = i
+				}
+			}
 		}
 	}
 	for i, o := range ops {
@@ -165,7 +190,7 @@ func (r *Recorder) CheckDurable() error {
 		dir := filepath.Dir(o.To)
 		found := false
 		for _, later := range ops[i+1:] {
-			if later.Kind == DirSync && later.Err == nil && later.Path == dir {
+			if later.Err == nil && ((later.Kind == DirSync && later.Path == dir) || (later.Kind == FSSync && slices.Contains(later.Dirs, dir))) {
 				found = true
 				break
 			}
@@ -222,6 +247,29 @@ func (r *Recorder) SyncFile(name string) error {
 // SyncDir implements [atomicfile.System].
 func (r *Recorder) SyncDir(dir string) error {
 	return r.do(Op{Kind: DirSync, Path: dir}, func() error { return r.under().SyncDir(dir) })
+}
+
+// SyncFS implements [atomicfile.FSSyncer]: it declines when NoSyncFS is
+// set or Under cannot, and is recorded only when done.
+func (r *Recorder) SyncFS(dirs []string) (int, bool, error) {
+	fss, ok := r.under().(atomicfile.FSSyncer)
+	if r.NoSyncFS || !ok {
+		return 0, false, nil
+	}
+	var n int
+	done := true
+	err := r.do(Op{Kind: FSSync, Dirs: slices.Clone(dirs)}, func() (err error) {
+		n, done, err = fss.SyncFS(dirs)
+		return err
+	})
+	if !done {
+		// Under declined after all (an old kernel): drop the record.
+		r.mu.Lock()
+		r.ops = r.ops[:len(r.ops)-1]
+		r.mu.Unlock()
+		return 0, false, nil
+	}
+	return n, true, err
 }
 
 // Rename implements [atomicfile.System].

@@ -211,7 +211,7 @@ func runUpdatekeys(o *updatekeysOptions) error {
 		return nil
 	}
 	if o.Verbose && !o.DryRun {
-		g.IO.Verbosef("%d fsyncs for %d files written", run.Syncs, rekey.Totals(results)[rekey.StatusUpdated]+rekey.Totals(results)[rekey.StatusRotated])
+		g.IO.Verbosef("%d fsyncs and %d syncfs for %d files written", run.Syncs-run.SyncFS, run.SyncFS, rekey.Totals(results)[rekey.StatusUpdated]+rekey.Totals(results)[rekey.StatusRotated])
 	}
 	if o.JSON {
 		if err := writeUpdatekeysJSON(g, configPath, o, results); err != nil {
