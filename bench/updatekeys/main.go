@@ -160,7 +160,7 @@ func run(sopsfleetBin, sopsBin string, nFiles, nHosts, runs int, keep bool, case
 				n = max(runs, 1)
 			}
 			for r := 0; r < n; r++ {
-				wall, ch, m, err := runCase(fl, tmp, c.id, tool, c.config, keysFile, sopsfleetBin, sopsBin)
+				wall, ch, m, err := runCase(fl, tmp, c.id, tool, r, c.config, keysFile, sopsfleetBin, sopsBin)
 				if err != nil {
 					return err
 				}
@@ -189,10 +189,17 @@ func run(sopsfleetBin, sopsBin string, nFiles, nHosts, runs int, keep bool, case
 
 // runCase runs one tool on a fresh copy of the fleet with config and
 // returns the wall time and the number of files it changed.
-func runCase(fl *fleet, tmp, id string, tool int, config, keysFile, sopsfleetBin, sopsBin string) (time.Duration, int, measure, error) {
+//
+// The copies are removed only at the end of the benchmark (with the
+// temporary folder), never right before a run: on an ext4 file system
+// without a journal (this machine's), the inode allocator skips the inodes
+// freed in the last minute one by one, so a benchmark that deleted its
+// previous copy (1,000 files) just before a run would time its own clean-up
+// in every file the run creates. sops rewrites files in place, creating
+// none, so only sopsfleet would pay it.
+func runCase(fl *fleet, tmp, id string, tool, run int, config, keysFile, sopsfleetBin, sopsBin string) (time.Duration, int, measure, error) {
 	var m measure
-	work := filepath.Join(tmp, fmt.Sprintf("%s-%d", id, tool))
-	defer os.RemoveAll(work)
+	work := filepath.Join(tmp, fmt.Sprintf("%s-%d-%d", id, tool, run))
 	if err := copyTree(fl.dir, work); err != nil {
 		return 0, 0, m, err
 	}
