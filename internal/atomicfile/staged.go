@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrAborted reports that [Staged.Abort] was called: the staged files were
@@ -59,6 +60,11 @@ type Staged struct {
 	// wholeFS is set once the files were made durable with
 	// [FSSyncer.SyncFS]: the folders are then synced that way too.
 	wholeFS bool
+	// renaming counts the entries in stateRenaming; idle is signalled when
+	// it drops to 0, so that Abort returns only once no rename is in
+	// flight.
+	renaming int
+	idle     sync.Cond
 }
 
 // stagedEntry is one staged file and where it is in its life.
@@ -72,10 +78,11 @@ type stagedEntry struct {
 type entryState int
 
 const (
-	stateWriting entryState = iota // the temporary file exists, Stage is writing it
-	stateStaged                    // written and closed, waiting for Commit
-	stateRenamed                   // renamed over its target
-	stateRemoved                   // the temporary file is removed
+	stateWriting  entryState = iota // the temporary file exists, Stage is writing it
+	stateStaged                     // written and closed, waiting for Commit
+	stateRenaming                   // CommitEach is checking and renaming it, unlocked
+	stateRenamed                    // renamed over its target
+	stateRemoved                    // the temporary file is removed
 )
 
 // syncAtStage makes Stage fsync each file before closing it instead of
@@ -92,7 +99,9 @@ func NewStaged(sys System) *Staged {
 	if sys == nil {
 		sys = OS{}
 	}
-	return &Staged{sys: sys, workers: DefaultWorkers, byTarget: map[string]*stagedEntry{}}
+	s := &Staged{sys: sys, workers: DefaultWorkers, byTarget: map[string]*stagedEntry{}}
+	s.idle.L = &s.mu
+	return s
 }
 
 // Stage writes data to a temporary file next to the target of path (symbolic
@@ -215,12 +224,17 @@ func (s *Staged) SyncCounts() (fsyncs, syncfs int) {
 
 // Abort removes every temporary file not yet renamed and refuses further
 // Stage calls. During a Commit it makes the Commit stop before its next
-// rename. Calling it again, or after Commit, does nothing more.
+// rename; during a CommitEach it also waits for the renames in flight, so
+// that when it returns no rename can still happen. Calling it again, or
+// after Commit, does nothing more.
 func (s *Staged) Abort() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.aborted = true
 	s.removeLocked()
+	for s.renaming > 0 {
+		s.idle.Wait()
+	}
 }
 
 // removeLocked removes the temporary files not renamed.
@@ -346,16 +360,18 @@ func (s *Staged) begin() (order, last []*stagedEntry, err error) {
 
 // CommitEach is [Staged.Commit] for a batch whose files are independent
 // (sopsfleet updatekeys, which keeps going past a failing file): the
-// temporary files are made durable together (fsyncs in parallel), then each
-// file is checked and renamed on its own — a file that changed on disk
-// since it was read, or whose rename fails, is left untouched, its
+// temporary files are made durable together (one barrier), then each file
+// is checked and renamed on its own, several at once — a file that changed
+// on disk since it was read, or whose rename fails, is left untouched, its
 // temporary file removed, and reported to done with its error; the others
-// are still written. done (when not nil) is called once per staged file, in
-// order, with nil for a file written. Each touched folder is synced once,
-// at the end. If the fsyncs fail (or ctx is cancelled during them) nothing
-// is written, every file is reported with that error and it is returned; if ctx is cancelled (or Abort is called) CommitEach stops
-// before its next rename, removes the remaining temporary files, reports
-// each of them to done with the reason, and returns an [*IncompleteError].
+// are still written. done (when not nil) is called once per staged file,
+// in Stage order, after the renames, with nil for a file written. Each
+// touched folder is synced once, at the end. If the syncs fail (or ctx is
+// cancelled during them) nothing is written, every file is reported with
+// that error and it is returned; if ctx is cancelled (or Abort is called)
+// during the renames, no further rename starts, the remaining temporary
+// files are removed and reported to done with the reason, and an
+// [*IncompleteError] is returned.
 func (s *Staged) CommitEach(ctx context.Context, done func(path string, err error)) error {
 	order, _, err := s.begin()
 	if err != nil {
@@ -375,10 +391,10 @@ func (s *Staged) CommitEach(ctx context.Context, done func(path string, err erro
 		}
 		return err
 	}
-	written := 0
-	dirs := map[string]bool{}
-	var stop error
-	for _, e := range order {
+	errs := make([]error, len(order))
+	var stop error // why the renames stopped, under s.mu
+	s.parallel(len(order), func(i int) {
+		e := order[i]
 		s.mu.Lock()
 		if stop == nil {
 			switch {
@@ -388,37 +404,84 @@ func (s *Staged) CommitEach(ctx context.Context, done func(path string, err erro
 				stop = ctx.Err()
 			}
 		}
-		if stop != nil {
-			removeTemp(s.sys, e.name)
-			e.state = stateRemoved
+		if stop != nil || e.state != stateStaged {
+			if e.state == stateStaged {
+				removeTemp(s.sys, e.name)
+				e.state = stateRemoved
+			}
+			errs[i] = stop
+			if errs[i] == nil {
+				errs[i] = ErrAborted
+			}
 			s.mu.Unlock()
-			done(e.path, stop)
-			continue
+			return
 		}
+		e.state = stateRenaming
+		s.renaming++
+		s.mu.Unlock()
+
 		ferr := e.checkExpect(s.sys)
 		if ferr == nil {
 			if rerr := renameTemp(s.sys, e.name, e.target); rerr != nil {
 				ferr = fmt.Errorf("%s: %w", e.path, rerr)
-			} else {
-				e.state = stateRenamed
 			}
 		}
+		s.mu.Lock()
 		if ferr != nil {
 			removeTemp(s.sys, e.name)
 			e.state = stateRemoved
+		} else {
+			e.state = stateRenamed
+		}
+		s.renaming--
+		if s.renaming == 0 {
+			s.idle.Broadcast()
 		}
 		s.mu.Unlock()
-		if ferr == nil {
+		errs[i] = ferr
+	})
+	written := 0
+	dirs := map[string]bool{}
+	for i, e := range order {
+		if errs[i] == nil {
 			written++
 			dirs[filepath.Dir(e.target)] = true
 		}
-		done(e.path, ferr)
 	}
 	s.syncDirs(dirs)
+	for i, e := range order {
+		done(e.path, errs[i])
+	}
 	if stop != nil {
 		return &IncompleteError{Written: written, Total: len(order), Err: stop}
 	}
 	return nil
+}
+
+// parallel runs fn(0…n-1) on a few goroutines (two per CPU: a rename
+// waits for the disk now and then), in order of i as far as a pool can.
+func (s *Staged) parallel(n int, fn func(i int)) {
+	workers := min(max(2*runtime.GOMAXPROCS(0), 2), n, s.workers)
+	if workers <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // syncAll makes the temporary files of entries durable: a batch of at
