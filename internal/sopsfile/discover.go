@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -445,7 +444,8 @@ type treeRootEntry struct {
 var treeRoots sync.Map // absolute folder → treeRootEntry
 
 // TreeRoot returns the root of the tree dir belongs to: the top level of
-// its git work tree (git rev-parse --show-toplevel, run once per folder),
+// its git work tree (as git rev-parse --show-toplevel finds it, once per
+// folder),
 // else dir itself, made absolute. Commands that walk a repository keep
 // symbolic links inside it ([DiscoverOptions.Root]).
 func TreeRoot(dir string) string {
@@ -466,19 +466,8 @@ func FindTreeRoot(dir string) (root string, git bool) {
 		return e.root, e.git
 	}
 	root = abs
-	cmd := exec.Command("git", "rev-parse", "--show-toplevel")
-	cmd.Dir = abs
-	cmd.Env = append(os.Environ(), "GIT_OPTIONAL_LOCKS=0")
-	if out, err := cmd.Output(); err == nil {
-		if top := strings.TrimSpace(string(out)); top != "" && filepath.IsAbs(filepath.FromSlash(top)) {
-			top = filepath.Clean(filepath.FromSlash(top))
-			root, git = top, true
-			if real, err := filepath.EvalSymlinks(abs); err == nil {
-				if rel, err := filepath.Rel(real, top); err == nil {
-					root = filepath.Join(abs, rel)
-				}
-			}
-		}
+	if top, ok := gitTopLevel(abs); ok {
+		root, git = top, true
 	}
 	treeRoots.Store(abs, treeRootEntry{root, git})
 	return root, git
