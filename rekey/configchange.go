@@ -147,6 +147,10 @@ type ChangePlan struct {
 	Files []*ChangeFile
 	// Skipped are files left alone: symbolic links that point outside Root.
 	Skipped []SkippedFile
+	// Found are the paths of every sops file found under Root, affected or
+	// not, in walk order: what a folder named in a follow-up command
+	// (updatekeys --rotate FOLDER) would reach.
+	Found []string
 	// Self are the removed keys that this run's identities hold (set by
 	// Prepare when it opened a data key).
 	Self []recipients.Key
@@ -294,6 +298,9 @@ func PlanChange(ctx context.Context, opts ChangeOptions) (*ChangePlan, error) {
 	}
 	for _, t := range d.Temps {
 		p.tempDirs = append(p.tempDirs, filepath.Dir(t))
+	}
+	for _, fd := range d.Found {
+		p.Found = append(p.Found, fd.Path)
 	}
 	for _, fd := range d.Found {
 		if err := ctx.Err(); err != nil {

@@ -401,7 +401,7 @@ func warnExposed(g *globalOptions, plan *rekey.ChangePlan, dry bool, op *sopsfil
 	if dry {
 		verb = "would still hold"
 	}
-	warnRotate(g.IO, strings.Join(who, ", "), verb, paths)
+	warnRotate(g.IO, strings.Join(who, ", "), verb, paths, plan.Found, []string{plan.Root})
 }
 
 // printExposedNames lists the secret names of files as they are today.
@@ -459,11 +459,12 @@ func repoRel(top, path string) string {
 
 // warnRotate says that removed recipients keep the data key of files that
 // were not rotated, with the exact command that rotates them.
-func warnRotate(ios *IOStreams, who, verb string, paths []string) {
+func warnRotate(ios *IOStreams, who, verb string, paths, found, roots []string) {
 	warnAlways(ios, "without rotation, %s %s the data %s of %d %s: rotate %s with",
 		who, verb, ukPlural(len(paths), "key", "keys"), len(paths), ukPlural(len(paths), "file", "files"), ukPlural(len(paths), "it", "them"))
-	quoted := make([]string, len(paths))
-	for i, p := range paths {
+	named := coverPaths(paths, found, roots)
+	quoted := make([]string, len(named))
+	for i, p := range named {
 		quoted[i] = shellQuoteArg(ukDisplayPath(p))
 	}
 	fmt.Fprintf(ios.ErrOut, "  sopsfleet updatekeys --rotate %s\n", strings.Join(quoted, " "))

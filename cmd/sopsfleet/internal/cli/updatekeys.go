@@ -78,7 +78,8 @@ untouched and the others go on; the exit status is then 1.
 A removed recipient that saw a file's data key can still read the file
 until the data key is rotated: whenever a recipient is removed without
 --rotate, a warning says so and prints the exact 'sopsfleet updatekeys
---rotate FILE…' command, even with -q.
+--rotate PATH…' command, even with -q (a folder stands for its files when
+every sops file in it needs rotating).
 
 The summary lists every changed or failed file and the totals (-v: every
 file; -q: failed files only); --json prints it as JSON.`,
@@ -221,18 +222,20 @@ func runUpdatekeys(o *updatekeysOptions) error {
 		printUpdatekeysSummary(g, results, o.Verbose)
 	}
 	if !o.Rotate && !o.DryRun {
-		warnUnrotated(g, cfg, results)
+		warnUnrotated(g, cfg, results, roots)
 	}
 	return finishUpdatekeys(g, results, ids)
 }
 
 // warnUnrotated warns, even with -q, about files that lost recipients
 // without a new data key: the removed recipients still hold it. It gives
-// the exact command that rotates them.
-func warnUnrotated(g *globalOptions, cfg *recipients.Config, results []rekey.Result) {
-	var paths, who []string
+// the exact command that rotates them: the files, or their folders where
+// a folder holds no other sops file (roots are the folders searched).
+func warnUnrotated(g *globalOptions, cfg *recipients.Config, results []rekey.Result, roots []string) {
+	var paths, who, found []string
 	seen := map[string]bool{}
 	for _, r := range results {
+		found = append(found, r.Path)
 		if r.Status != rekey.StatusUpdated || len(r.Removed) == 0 {
 			continue
 		}
@@ -251,7 +254,7 @@ func warnUnrotated(g *globalOptions, cfg *recipients.Config, results []rekey.Res
 	if len(who) > 1 {
 		verb = "still hold"
 	}
-	warnRotate(g.IO, "the removed "+ukPlural(len(who), "recipient ", "recipients ")+strings.Join(who, ", "), verb, paths)
+	warnRotate(g.IO, "the removed "+ukPlural(len(who), "recipient ", "recipients ")+strings.Join(who, ", "), verb, paths, found, roots)
 }
 
 // finishUpdatekeys prints the closing error and hints and returns the exit.

@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestCoverPaths(t *testing.T) {
+	t.Chdir(t.TempDir())
+	all := []string{"common/a.yaml", "common/b.json", "hosts/h1/x.env", "hosts/h1/y.ini", "hosts/h2/x.env", "top.yaml"}
+	for _, tc := range []struct {
+		name         string
+		paths, roots []string
+		want         []string
+	}{
+		{"everything", all, []string{"."}, []string{"."}},
+		{"all of two folders", []string{"common/a.yaml", "common/b.json", "hosts/h2/x.env"}, []string{"."}, []string{"common", "hosts/h2"}},
+		{"not all of a folder", []string{"common/a.yaml", "hosts/h1/x.env"}, []string{"."}, []string{"common/a.yaml", "hosts/h1/x.env"}},
+		{"all hosts", []string{"hosts/h1/x.env", "hosts/h1/y.ini", "hosts/h2/x.env"}, []string{"."}, []string{"hosts"}},
+		// A folder outside the searched roots may hold other sops files.
+		{"searched only hosts/h1", []string{"hosts/h1/x.env", "hosts/h1/y.ini"}, []string{"hosts/h1"}, []string{"hosts/h1"}},
+		{"files given as roots", []string{"common/a.yaml", "common/b.json"}, []string{"common/a.yaml", "common/b.json"}, []string{"common/a.yaml", "common/b.json"}},
+		{"a lone file at the top", []string{"top.yaml"}, []string{"."}, []string{"top.yaml"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			found := all
+			if tc.name == "searched only hosts/h1" {
+				found = []string{"hosts/h1/x.env", "hosts/h1/y.ini"}
+			}
+			if tc.name == "files given as roots" {
+				found = tc.roots
+			}
+			if got := coverPaths(tc.paths, found, tc.roots); !slices.Equal(got, tc.want) {
+				t.Errorf("coverPaths = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	// Absolute paths (a config change's plan) are shown from the working
+	// folder.
+	wd, _ := filepath.Abs(".")
+	var absAll []string
+	for _, p := range all {
+		absAll = append(absAll, filepath.Join(wd, p))
+	}
+	if got := coverPaths(absAll[2:5], absAll, []string{wd}); !slices.Equal(got, []string{"hosts"}) {
+		t.Errorf("absolute: %v, want [hosts]", got)
+	}
+}
+
+// The rotate warning names folders that hold only the files to rotate and
+// shell-quotes what it prints.
+func TestWarnRotateCommand(t *testing.T) {
+	t.Chdir(t.TempDir())
+	ios, _, _ := TestIO("")
+	var errOut strings.Builder
+	ios.ErrOut = &errOut
+	found := []string{"common/my file.env", "common/app.yaml", "hosts/a b/x.env", "hosts/db/db.json"}
+	warnRotate(ios, "web1", "still holds", found[:3], found, []string{"."})
+	want := "sopsfleet: warning: without rotation, web1 still holds the data keys of 3 files: rotate them with\n" +
+		"  sopsfleet updatekeys --rotate common 'hosts/a b'\n"
+	if errOut.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", errOut.String(), want)
+	}
+}
