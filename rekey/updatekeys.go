@@ -52,6 +52,11 @@ type Result struct {
 	// ThresholdFrom/To are the effective Shamir thresholds when they differ.
 	ThresholdFrom int    `json:"threshold_from,omitempty"`
 	ThresholdTo   int    `json:"threshold_to,omitempty"`
+	// RemovedShares is set for a Shamir file (several key groups) whose
+	// removed recipients, together, were in RemovedShares of its groups:
+	// fewer than its threshold, so they held shares of its data key but
+	// could not read it alone.
+	RemovedShares int    `json:"removed_shares,omitempty"`
 	Error         string `json:"error,omitempty"`
 	Err           error  `json:"-"`
 	// Config is the .sops.yaml that governs the file, when configs are
@@ -487,6 +492,7 @@ func (e *engine) describe(path string, p *Plan) Result {
 	if p.ThresholdFrom != p.ThresholdTo {
 		r.ThresholdFrom, r.ThresholdTo = p.ThresholdFrom, p.ThresholdTo
 	}
+	r.RemovedShares = removedShares(p)
 	switch p.Action {
 	case ActionRotate:
 		r.Status = StatusRotated
@@ -500,6 +506,26 @@ func (e *engine) describe(path string, p *Plan) Result {
 		r.Status = StatusUnchanged
 	}
 	return r
+}
+
+// removedShares is how many key groups of a Shamir file the plan's removed
+// entries are in, when that is fewer than the file's threshold (they never
+// held the whole data key); else 0.
+func removedShares(p *Plan) int {
+	if p.File == nil || len(p.File.Groups) < 2 {
+		return 0
+	}
+	groups := map[int]bool{}
+	for _, d := range p.Diffs {
+		if len(d.Extra) > 0 {
+			groups[d.Group] = true
+		}
+	}
+	need := audit.EffectiveThreshold(p.File.ShamirThreshold, len(p.File.Groups))
+	if len(groups) == 0 || len(groups) >= need {
+		return 0
+	}
+	return len(groups)
 }
 
 func memberName(cfg *recipients.Config, m recipients.Member) string {

@@ -391,8 +391,12 @@ func warnExposed(g *globalOptions, plan *rekey.ChangePlan, dry bool, op *sopsfil
 		return
 	}
 	var paths []string
+	shareOnly := 0
 	for _, f := range plan.Unrotated() {
 		paths = append(paths, f.Path)
+		if f.SharesHeld > 0 {
+			shareOnly++
+		}
 	}
 	if len(paths) == 0 {
 		return
@@ -401,7 +405,7 @@ func warnExposed(g *globalOptions, plan *rekey.ChangePlan, dry bool, op *sopsfil
 	if dry {
 		verb = "would still hold"
 	}
-	warnRotate(g.IO, strings.Join(who, ", "), verb, paths, plan.Found, []string{plan.Root})
+	warnRotate(g.IO, strings.Join(who, ", "), verb, paths, shareOnly, plan.Found, []string{plan.Root})
 }
 
 // printExposedNames lists the secret names of files as they are today.
@@ -459,9 +463,19 @@ func repoRel(top, path string) string {
 
 // warnRotate says that removed recipients keep the data key of files that
 // were not rotated, with the exact command that rotates them.
-func warnRotate(ios *IOStreams, who, verb string, paths, found, roots []string) {
-	warnAlways(ios, "without rotation, %s %s the data %s of %d %s: rotate %s with",
-		who, verb, ukPlural(len(paths), "key", "keys"), len(paths), ukPlural(len(paths), "file", "files"), ukPlural(len(paths), "it", "them"))
+func warnRotate(ios *IOStreams, who, verb string, paths []string, shares int, found, roots []string) {
+	whole := len(paths) - shares
+	var what string
+	switch {
+	case shares == 0:
+		what = fmt.Sprintf("the data %s of %d %s", ukPlural(whole, "key", "keys"), whole, ukPlural(whole, "file", "files"))
+	case whole == 0:
+		what = fmt.Sprintf("shares of the data %s of %d %s (not enough to decrypt %s alone)", ukPlural(shares, "key", "keys"), shares, ukPlural(shares, "file", "files"), ukPlural(shares, "it", "them"))
+	default:
+		what = fmt.Sprintf("the data %s of %d %s and shares of the data %s of %d more (not enough to decrypt %s alone)",
+			ukPlural(whole, "key", "keys"), whole, ukPlural(whole, "file", "files"), ukPlural(shares, "key", "keys"), shares, ukPlural(shares, "that one", "those"))
+	}
+	warnAlways(ios, "without rotation, %s %s %s: rotate %s with", who, verb, what, ukPlural(len(paths), "it", "them"))
 	named := coverPaths(paths, found, roots)
 	quoted := make([]string, len(named))
 	for i, p := range named {

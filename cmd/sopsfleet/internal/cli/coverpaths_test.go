@@ -57,10 +57,35 @@ func TestWarnRotateCommand(t *testing.T) {
 	var errOut strings.Builder
 	ios.ErrOut = &errOut
 	found := []string{"common/my file.env", "common/app.yaml", "hosts/a b/x.env", "hosts/db/db.json"}
-	warnRotate(ios, "web1", "still holds", found[:3], found, []string{"."})
+	warnRotate(ios, "web1", "still holds", found[:3], 0, found, []string{"."})
 	want := "sopsfleet: warning: without rotation, web1 still holds the data keys of 3 files: rotate them with\n" +
 		"  sopsfleet updatekeys --rotate common 'hosts/a b'\n"
 	if errOut.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", errOut.String(), want)
+	}
+}
+
+// A file whose removed recipients held only shares of its data key (fewer
+// than its Shamir threshold) is counted apart.
+func TestWarnRotateShares(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, tc := range []struct {
+		n, shares int
+		want      string
+	}{
+		{2, 0, "the data keys of 2 files: rotate them with"},
+		{1, 1, "shares of the data key of 1 file (not enough to decrypt it alone): rotate it with"},
+		{3, 1, "the data keys of 2 files and shares of the data key of 1 more (not enough to decrypt that one alone): rotate them with"},
+		{3, 2, "the data key of 1 file and shares of the data keys of 2 more (not enough to decrypt those alone): rotate them with"},
+	} {
+		ios, _, _ := TestIO("")
+		var errOut strings.Builder
+		ios.ErrOut = &errOut
+		paths := []string{"a.yaml", "b.yaml", "c.yaml"}[:tc.n]
+		warnRotate(ios, "web1", "still holds", paths, tc.shares, paths, []string{"a.yaml"})
+		first, _, _ := strings.Cut(errOut.String(), "\n")
+		if want := "sopsfleet: warning: without rotation, web1 still holds " + tc.want; first != want {
+			t.Errorf("%d files, %d share-only:\n got %s\nwant %s", tc.n, tc.shares, first, want)
+		}
 	}
 }

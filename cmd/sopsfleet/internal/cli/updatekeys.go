@@ -233,6 +233,7 @@ func runUpdatekeys(o *updatekeysOptions) error {
 // a folder holds no other sops file (roots are the folders searched).
 func warnUnrotated(g *globalOptions, cfg *recipients.Config, results []rekey.Result, roots []string) {
 	var paths, who, found []string
+	shares := 0
 	seen := map[string]bool{}
 	for _, r := range results {
 		found = append(found, r.Path)
@@ -240,6 +241,9 @@ func warnUnrotated(g *globalOptions, cfg *recipients.Config, results []rekey.Res
 			continue
 		}
 		paths = append(paths, r.Path)
+		if r.RemovedShares > 0 {
+			shares++
+		}
 		for _, c := range r.Removed {
 			if l := ukChangeLabel(c); !seen[l] {
 				seen[l] = true
@@ -254,7 +258,7 @@ func warnUnrotated(g *globalOptions, cfg *recipients.Config, results []rekey.Res
 	if len(who) > 1 {
 		verb = "still hold"
 	}
-	warnRotate(g.IO, "the removed "+ukPlural(len(who), "recipient ", "recipients ")+strings.Join(who, ", "), verb, paths, found, roots)
+	warnRotate(g.IO, "the removed "+ukPlural(len(who), "recipient ", "recipients ")+strings.Join(who, ", "), verb, paths, shares, found, roots)
 }
 
 // finishUpdatekeys prints the closing error and hints and returns the exit.
