@@ -50,8 +50,8 @@ type Result struct {
 	// (Shamir) or rotated, so every entry was rewritten.
 	AllStanzasChanged bool `json:"all_stanzas_changed,omitempty"`
 	// ThresholdFrom/To are the effective Shamir thresholds when they differ.
-	ThresholdFrom int    `json:"threshold_from,omitempty"`
-	ThresholdTo   int    `json:"threshold_to,omitempty"`
+	ThresholdFrom int `json:"threshold_from,omitempty"`
+	ThresholdTo   int `json:"threshold_to,omitempty"`
 	// RemovedShares is set for a Shamir file (several key groups) whose
 	// removed recipients, together, were in RemovedShares of its groups:
 	// fewer than its threshold, so they held shares of its data key but
