@@ -233,7 +233,35 @@ func (e *ApplyError) Error() string {
 	case e.Config != nil:
 		return fmt.Sprintf("every file was written, but not .sops.yaml: %v", e.Config)
 	}
+	if changed := e.Changed(); len(changed) > 0 && e.Written == 0 {
+		return fmt.Sprintf("nothing was written: %d %s changed on disk since %s read (%s)", len(changed),
+			changePlural(len(changed), "file", "files"), changePlural(len(changed), "it was", "they were"), strings.Join(changed, ", "))
+	}
 	return fmt.Sprintf("stopped after writing %d %s, so .sops.yaml was not written: %v", e.Written, changePlural(e.Written, "file", "files"), e.Err)
+}
+
+// Changed lists the files that changed on disk between Prepare and Apply
+// (another program wrote them), sorted, as the plan names them: Apply checks
+// them all before its first rename and writes nothing if any changed.
+func (e *ApplyError) Changed() []string {
+	var out []string
+	var walk func(err error)
+	walk = func(err error) {
+		var ce *atomicfile.ChangedError
+		switch x := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, err := range x.Unwrap() {
+				walk(err)
+			}
+		default:
+			if errors.As(err, &ce) {
+				out = append(out, ce.Path)
+			}
+		}
+	}
+	walk(e.Err)
+	sort.Strings(out)
+	return out
 }
 
 // ErrNotPrepared is returned by [ChangePlan.Apply] before a successful

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"testing"
 
 	"filippo.io/age"
@@ -135,21 +137,32 @@ func TestChangeInterruptedBeforeApplyWritesNothing(t *testing.T) {
 	fx.unchanged(t)
 }
 
+// Someone edits files between prepare and apply: nothing is written, and
+// the error names exactly the files that changed.
 func TestChangeFileChangedAfterPrepareWritesNothing(t *testing.T) {
-	fx := newRetireFixture(t, true, "a.yaml", "b/c.yaml")
+	fx := newRetireFixture(t, true, "a.yaml", "b/c.yaml", "b/d.yaml", "e.yaml")
 	plan := fx.plan(t)
 	if err := plan.Prepare(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	// Someone edits a file between prepare and apply.
-	p := filepath.Join(fx.dir, "b/c.yaml")
-	edited := append(append([]byte{}, fx.files[p]...), "# edited\n"...)
-	os.WriteFile(p, edited, 0o600)
-	fx.files[p] = edited
+	var want []string
+	for _, name := range []string{"b/c.yaml", "e.yaml"} {
+		p := filepath.Join(fx.dir, name)
+		edited := append(append([]byte{}, fx.files[p]...), "# edited\n"...)
+		os.WriteFile(p, edited, 0o600)
+		fx.files[p] = edited
+		want = append(want, p)
+	}
 	err := plan.Apply(context.Background(), nil)
 	var ae *rekey.ApplyError
 	if !errors.As(err, &ae) || ae.Written != 0 {
 		t.Fatalf("Apply: %v, want an ApplyError with nothing written", err)
+	}
+	if got := ae.Changed(); !slices.Equal(got, want) {
+		t.Errorf("Changed() = %v, want %v", got, want)
+	}
+	if msg := err.Error(); !strings.HasPrefix(msg, "nothing was written: 2 files changed on disk since they were read (") || strings.Contains(msg, "d.yaml") {
+		t.Errorf("error %q", msg)
 	}
 	fx.unchanged(t)
 }

@@ -41,6 +41,15 @@ import (
 // when it was read, so writing would lose someone else's change.
 var ErrChanged = errors.New("file changed on disk since it was read")
 
+// ChangedError is the [ErrChanged] of one file (errors.Is(err, ErrChanged)
+// holds), naming it as the caller did.
+type ChangedError struct{ Path string }
+
+func (e *ChangedError) Error() string { return e.Path + ": " + ErrChanged.Error() }
+
+// Is makes errors.Is(e, ErrChanged) true.
+func (e *ChangedError) Is(target error) bool { return target == ErrChanged }
+
 // Options adjust [WriteFile] and [Staged.Stage].
 type Options struct {
 	// Perm is the mode of a file that does not exist yet. An existing file

@@ -117,7 +117,7 @@ func (t *temp) checkExpect(sys System) error {
 	}
 	cur, err := sys.ReadFile(t.target)
 	if err != nil || (t.expect != nil && !bytes.Equal(cur, t.expect)) || (t.sum != nil && sha256.Sum256(cur) != *t.sum) {
-		return fmt.Errorf("%s: %w", t.path, ErrChanged)
+		return &ChangedError{Path: t.path}
 	}
 	return nil
 }

@@ -206,7 +206,7 @@ func runConfigChange(g *globalOptions, ed *recipients.Edit, o *editOutput, ch *c
 		if !errors.As(err, &ae) {
 			return failErr(err)
 		}
-		ios.Errorf("%v", ae)
+		ios.Errorf("%s", applyErrorMessage(ae))
 		warnAlways(ios, "the change is not finished: run the same command again to finish it: %s", o.Rerun)
 		return errFindings
 	}
@@ -671,4 +671,23 @@ func printChangeResults(g *globalOptions, o *editOutput, configPath string, rota
 	}
 	printUpdatekeysSummary(g, results, false)
 	return nil
+}
+
+// applyErrorMessage is the error line of an apply that stopped: files that
+// changed on disk are named as the user would type them, five at most.
+func applyErrorMessage(ae *rekey.ApplyError) string {
+	if changed := ae.Changed(); len(changed) > 0 && ae.Written == 0 {
+		return fmt.Sprintf("nothing was written: %d %s changed on disk since %s read: %s", len(changed),
+			ukPlural(len(changed), "file", "files"), ukPlural(len(changed), "it was", "they were"), listSome(ukDisplayPaths(changed), 5))
+	}
+	return ae.Error()
+}
+
+// listSome joins the first n items and counts the rest: "a, b, c and 12
+// more".
+func listSome(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
 }

@@ -1,10 +1,15 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sopsfleet/sopsfleet/internal/atomicfile"
+	"github.com/sopsfleet/sopsfleet/rekey"
 )
 
 func TestCoverPaths(t *testing.T) {
@@ -87,5 +92,29 @@ func TestWarnRotateShares(t *testing.T) {
 		if want := "sopsfleet: warning: without rotation, web1 still holds " + tc.want; first != want {
 			t.Errorf("%d files, %d share-only:\n got %s\nwant %s", tc.n, tc.shares, first, want)
 		}
+	}
+}
+
+// Files that changed during a config change are named from the working
+// folder, five at most.
+func TestApplyErrorMessage(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	var errs []error
+	for i := range 7 {
+		errs = append(errs, &atomicfile.ChangedError{Path: filepath.Join(dir, "hosts", fmt.Sprintf("s%d.yaml", i))})
+	}
+	ae := &rekey.ApplyError{Err: errors.Join(errs...)}
+	want := "nothing was written: 7 files changed on disk since they were read: hosts/s0.yaml, hosts/s1.yaml, hosts/s2.yaml, hosts/s3.yaml, hosts/s4.yaml and 2 more"
+	if got := applyErrorMessage(ae); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	ae = &rekey.ApplyError{Err: errs[0]}
+	if got, want := applyErrorMessage(ae), "nothing was written: 1 file changed on disk since it was read: hosts/s0.yaml"; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	ae = &rekey.ApplyError{Written: 3, Err: errors.New("rename: no space left on device")}
+	if got := applyErrorMessage(ae); got != ae.Error() {
+		t.Errorf("got %s", got)
 	}
 }
