@@ -65,7 +65,12 @@ type FileExposure struct {
 	// Current is "readable" when the current revision still uses a data key
 	// the key held, "rotated" when it does not, "deleted" when the path is
 	// not in the current revision.
-	Current      string           `json:"current"`
+	Current string `json:"current"`
+	// RenamedFrom are earlier paths of this file: paths no longer in the
+	// current revision whose last readable version shares its data key with
+	// this file's current version (a git mv, or a copy whose original was
+	// then deleted). Their revisions are counted here, not listed apart.
+	RenamedFrom  []string         `json:"renamed_from,omitempty"`
 	Secrets      []SecretExposure `json:"secrets"`
 	StillExposed int              `json:"still_exposed"`
 }
@@ -285,10 +290,6 @@ func exposure(r *Repo, query string, keys []recipients.Key, names *Namer, commit
 	}
 
 	// Pass 1: every version of every file, and which data keys were held.
-	type seenAt struct {
-		commit Commit
-		b      *blobInfo
-	}
 	history := map[string][]seenAt{}
 	for _, c := range commits {
 		files, err := r.TreeFiles(c.Tree)
@@ -357,13 +358,15 @@ func exposure(r *Repo, query string, keys []recipients.Key, names *Namer, commit
 		return d
 	}
 
+	renamedFrom := followRenames(history, current, commits, func(b *blobInfo) int { return dk.find(b.class) }, func(b *blobInfo) bool { return held[dk.find(b.class)] })
+
 	paths := make([]string, 0, len(history))
 	for p := range history {
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
 	for _, p := range paths {
-		fe := FileExposure{Path: p}
+		fe := FileExposure{Path: p, RenamedFrom: renamedFrom[p]}
 		lastFor := map[string]*blobInfo{}
 		var order []string
 		for _, s := range history[p] {
@@ -433,4 +436,80 @@ func exposure(r *Repo, query string, keys []recipients.Key, names *Namer, commit
 		res.Files = append(res.Files, fe)
 	}
 	return res, nil
+}
+
+// seenAt is one version of a path in the history walked.
+type seenAt struct {
+	commit Commit
+	b      *blobInfo
+}
+
+// followRenames folds the history of each path that is not in the current
+// revision into the path that holds its data key now: when its last
+// readable version (held) shares a data key (class) with the current
+// version of another path, that path is the same file under a new name (a
+// git mv, or a copy whose original was deleted). history is changed in
+// place, the versions merged in commit order; the result maps each new path
+// to the old paths folded into it. A path whose data key no current file
+// holds stays on its own: deleted, or renamed and rotated since (keyless,
+// nothing links those).
+func followRenames(history map[string][]seenAt, current map[string]*blobInfo, commits []Commit, class func(*blobInfo) int, held func(*blobInfo) bool) map[string][]string {
+	byClass := map[int][]string{}
+	for p, b := range current {
+		if held(b) {
+			byClass[class(b)] = append(byClass[class(b)], p)
+		}
+	}
+	for _, ps := range byClass {
+		sort.Strings(ps)
+	}
+	pos := make(map[string]int, len(commits))
+	for i, c := range commits {
+		pos[c.ID] = i
+	}
+	var gone []string
+	for p := range history {
+		if current[p] == nil {
+			gone = append(gone, p)
+		}
+	}
+	sort.Strings(gone)
+	out := map[string][]string{}
+	for _, p := range gone {
+		var last *blobInfo
+		for _, s := range history[p] {
+			if held(s.b) {
+				last = s.b
+			}
+		}
+		if last == nil {
+			continue
+		}
+		var to string
+		for _, q := range byClass[class(last)] {
+			if q != p {
+				to = q
+				break
+			}
+		}
+		if to == "" {
+			continue
+		}
+		merged := append(append([]seenAt(nil), history[p]...), history[to]...)
+		sort.SliceStable(merged, func(i, j int) bool { return pos[merged[i].commit.ID] < pos[merged[j].commit.ID] })
+		// A commit that had both paths (a copy, before the original was
+		// deleted) counts once, with the new path's version.
+		dedup := merged[:0]
+		for _, s := range merged {
+			if n := len(dedup); n > 0 && dedup[n-1].commit.ID == s.commit.ID {
+				dedup[n-1] = s
+				continue
+			}
+			dedup = append(dedup, s)
+		}
+		history[to] = dedup
+		delete(history, p)
+		out[to] = append(out[to], p)
+	}
+	return out
 }

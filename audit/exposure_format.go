@@ -35,6 +35,9 @@ func WriteExposureText(w io.Writer, res *ExposureResult) error {
 	}
 	for _, fe := range res.Files {
 		fmt.Fprintf(&b, "\n%s\n", fe.Path)
+		if len(fe.RenamedFrom) > 0 {
+			fmt.Fprintf(&b, "  renamed from %s (same data key)\n", strings.Join(fe.RenamedFrom, ", "))
+		}
 		fmt.Fprintf(&b, "  readable in %s: %s (%s) .. %s (%s)\n", nPlural(fe.Revisions, "revision", "revisions"),
 			short(fe.First.Commit), fe.First.Date, short(fe.Last.Commit), fe.Last.Date)
 		fmt.Fprintf(&b, "  now: %s\n", fe.currentText())

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"filippo.io/age"
@@ -151,5 +152,48 @@ func TestExposureReplacedName(t *testing.T) {
 	since, err := Exposure(repo, "marvin", ExposureOptions{Since: "HEAD~1"})
 	if err != nil || since.Commits != 1 || len(since.Files) != 1 || since.Files[0].Path != "other/c.yaml" {
 		t.Errorf("--since HEAD~1: %+v %v", since, err)
+	}
+}
+
+// A file moved with git mv is one file: its old path is folded into the new
+// one (renamed_from), its revisions counted once, its names compared with
+// the new path's values; a file moved and rotated cannot be linked keyless
+// and stays listed under its old path, as deleted.
+func TestExposureFollowsRenames(t *testing.T) {
+	r := exposureRepo(t)
+	r.git("mv", "secrets/a.yaml", "secrets/moved.yaml")
+	r.commit("move a")
+	r.git("mv", "secrets/b.yaml", "secrets/b2.yaml")
+	r.sops(nil, "rotate", "-i", "secrets/b2.yaml")
+	r.commit("move and rotate b")
+	repo, err := OpenRepo(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	res, err := Exposure(repo, "marvin", ExposureOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exposureOf(res, "secrets/a.yaml") != nil {
+		t.Errorf("the old path of a moved file is listed on its own: %+v", res.Files)
+	}
+	m := exposureOf(res, "secrets/moved.yaml")
+	if m == nil || !reflect.DeepEqual(m.RenamedFrom, []string{"secrets/a.yaml"}) || m.Current != "readable" || m.Revisions != 5 ||
+		!reflect.DeepEqual(statuses(m), map[string]string{"db": StillExposed, "api": StillExposed, "late": StillExposed}) {
+		t.Errorf("moved: %+v", m)
+	}
+	if b := exposureOf(res, "secrets/b.yaml"); b == nil || b.Current != "deleted" || len(b.RenamedFrom) != 0 {
+		t.Errorf("b (moved and rotated): %+v", b)
+	}
+	if res.StillExposed != 3 {
+		t.Errorf("still exposed %d, want 3 (a's names once)", res.StillExposed)
+	}
+	var out strings.Builder
+	if err := WriteExposureText(&out, res); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "secrets/moved.yaml\n  renamed from secrets/a.yaml (same data key)\n") {
+		t.Errorf("text:\n%s", out.String())
 	}
 }
