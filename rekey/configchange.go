@@ -580,13 +580,8 @@ func (p *ChangePlan) Prepare(ctx context.Context) (err error) {
 	// the same files would pass the same checks and write over the first.
 	// The lock is held until Apply ends or Abort (or the process ends,
 	// however it ends); planning and dry runs take none.
-	unlock, err := atomicfile.TryLock(p.ConfigPath)
-	switch {
-	case errors.Is(err, atomicfile.ErrLocked):
-		return fmt.Errorf("%s: %w: wait for it to finish, then run this again", p.ConfigPath, ErrBusy)
-	case errors.Is(err, fs.ErrNotExist):
-		unlock = func() {} // a config not written yet: nothing to lock
-	case err != nil:
+	unlock, err := lockRepository(p.ConfigPath)
+	if err != nil {
 		return err
 	}
 	p.unlock = unlock
@@ -683,6 +678,23 @@ func (p *ChangePlan) release() {
 		p.unlock()
 		p.unlock = nil
 	}
+}
+
+// lockRepository takes the change lock of the repository whose .sops.yaml
+// is config (an flock on it, held until unlock or the end of the process):
+// [ErrBusy] when another run holds it. A config not written yet has nothing
+// to lock.
+func lockRepository(config string) (unlock func(), err error) {
+	unlock, err = atomicfile.TryLock(config)
+	switch {
+	case errors.Is(err, atomicfile.ErrLocked):
+		return nil, fmt.Errorf("%s: %w: wait for it to finish, then run this again", config, ErrBusy)
+	case errors.Is(err, fs.ErrNotExist):
+		return func() {}, nil
+	case err != nil:
+		return nil, err
+	}
+	return unlock, nil
 }
 
 // ErrBusy reports that another run holds the repository's change lock (see

@@ -287,3 +287,53 @@ func TestChangeOneRunAtATime(t *testing.T) {
 	fourth.Abort()
 	fx.noTemps(t)
 }
+
+// updatekeys (RunTree) takes the same change lock: while a config change is
+// prepared it does nothing and says the repository is busy, and it runs
+// once the change is over; a dry run needs no lock.
+func TestRunTreeWaitsForTheChangeLock(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no flock")
+	}
+	fx := newRetireFixture(t, false, "a.yaml", "b/c.yaml")
+	// .sops.yaml without web1, files still with it: updatekeys would write.
+	if err := os.WriteFile(fx.opts.ConfigPath, fx.opts.New, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fx.config = fx.opts.New
+	cfg, err := recipients.ParseConfig(fx.opts.ConfigPath, fx.opts.New)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := atomicfile.TryLock(fx.opts.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := rekey.Options{Config: cfg, ConfigPath: fx.opts.ConfigPath, Jobs: 2}
+	walk := sopsfile.DiscoverOptions{Root: fx.dir}
+	if _, err := rekey.RunTree(context.Background(), []string{fx.dir}, walk, opts); !errors.Is(err, rekey.ErrBusy) {
+		t.Fatalf("RunTree while locked: %v, want ErrBusy", err)
+	}
+	fx.unchanged(t)
+	dry := opts
+	dry.DryRun = true
+	if run, err := rekey.RunTree(context.Background(), []string{fx.dir}, walk, dry); err != nil || len(run.Results) != 2 {
+		t.Fatalf("dry run while locked: %v", err)
+	}
+	held()
+	run, err := rekey.RunTree(context.Background(), []string{fx.dir}, walk, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range run.Results {
+		if r.Status != rekey.StatusUpdated {
+			t.Errorf("%s: %s %s", r.Path, r.Status, r.Error)
+		}
+	}
+	// And the lock is released at the end.
+	again, err := atomicfile.TryLock(fx.opts.ConfigPath)
+	if err != nil {
+		t.Fatalf("lock not released: %v", err)
+	}
+	again()
+}

@@ -171,7 +171,20 @@ type TreeRun struct {
 // renamed over its target (a file changed on disk since it was read is left
 // alone and fails), and each folder is synced once: one durability barrier
 // for the whole run. opts.Progress counts the files looked at, sops or not.
+// A run that may write holds the repository's change lock (an flock on
+// opts.ConfigPath, as [ChangePlan.Prepare] takes) from start to end: while
+// another run holds it, RunTree fails with [ErrBusy] and does nothing.
 func RunTree(ctx context.Context, roots []string, walk sopsfile.DiscoverOptions, opts Options) (*TreeRun, error) {
+	// One writer of a repository at a time, as for config changes: a
+	// second run would do the same work and then fail file by file on
+	// what the first wrote.
+	if !opts.DryRun && !opts.Verify && opts.ConfigPath != "" {
+		unlock, err := lockRepository(opts.ConfigPath)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
 	if walk.Jobs <= 0 {
 		walk.Jobs = opts.Jobs
 	}
