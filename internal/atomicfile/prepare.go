@@ -51,7 +51,9 @@ func prepare(sys System, path string, data []byte, opts Options, syncNow bool, c
 		return nil, err
 	}
 	dir := filepath.Dir(target)
+	unlock := lockDir(dir)
 	f, err := sys.CreateTemp(dir, tempPattern(filepath.Base(target)))
+	unlock()
 	if err != nil {
 		// Name the folder, not the random temporary name.
 		var pe *fs.PathError
@@ -158,4 +160,18 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// dirLocks holds a mutex per folder (by path) for the creation of temporary
+// files: the kernel creates one file of a folder at a time anyway (it holds
+// the folder's lock, and ext4 may scan its inode bitmap meanwhile), and a
+// second creator waiting inside the kernel spins on a CPU, while one
+// waiting here lets the other goroutines of a batch use it.
+var dirLocks sync.Map // string → *sync.Mutex
+
+func lockDir(dir string) (unlock func()) {
+	v, _ := dirLocks.LoadOrStore(dir, new(sync.Mutex))
+	mu := v.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
 }
