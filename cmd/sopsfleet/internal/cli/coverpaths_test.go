@@ -63,7 +63,7 @@ func TestWarnRotateCommand(t *testing.T) {
 	var errOut strings.Builder
 	ios.ErrOut = &errOut
 	found := []string{"common/my file.env", "common/app.yaml", "hosts/a b/x.env", "hosts/db/db.json"}
-	warnRotate(ios, "web1", "still holds", found[:3], 0, found, []string{"."})
+	warnRotate(ios, "", "web1", "still holds", found[:3], 0, found, []string{"."})
 	want := "sopsfleet: warning: without rotation, web1 still holds the data keys of 3 files: rotate them with\n" +
 		"  sopsfleet updatekeys --rotate common 'hosts/a b'\n"
 	if errOut.String() != want {
@@ -88,7 +88,7 @@ func TestWarnRotateShares(t *testing.T) {
 		var errOut strings.Builder
 		ios.ErrOut = &errOut
 		paths := []string{"a.yaml", "b.yaml", "c.yaml"}[:tc.n]
-		warnRotate(ios, "web1", "still holds", paths, tc.shares, paths, []string{"a.yaml"})
+		warnRotate(ios, "", "web1", "still holds", paths, tc.shares, paths, []string{"a.yaml"})
 		first, _, _ := strings.Cut(errOut.String(), "\n")
 		if want := "sopsfleet: warning: without rotation, web1 still holds " + tc.want; first != want {
 			t.Errorf("%d files, %d share-only:\n got %s\nwant %s", tc.n, tc.shares, first, want)
