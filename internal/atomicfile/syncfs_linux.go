@@ -41,11 +41,77 @@ func (OS) SyncFS(dirs []string) (int, bool, error) {
 	}
 	sort.Strings(one)
 	for _, d := range one {
-		if err := syncfs(d); err != nil {
+		var st syscall.Stat_t
+		syscall.Stat(d, &st)
+		if err := syncfsWatched(uint64(st.Dev), d); err != nil {
 			return 0, true, fmt.Errorf("sync the file system of %s: %w", d, err)
 		}
 	}
 	return len(one), true, nil
+}
+
+// fsWatch holds, per file system, a folder descriptor opened before this
+// process created its first temporary file there ([OS.CreateTemp] calls
+// watchFS), for [OS.SyncFS]. syncfs reports the write-back errors that
+// happened since its descriptor was opened, and those still unseen from
+// before; a descriptor opened only when syncing misses an error that
+// another process's syncfs of the same file system saw in between (a
+// second sopsfleet run in another repository, sync -f, a database): the
+// batch's lost data would be renamed over the files. These descriptors
+// stay open for the life of the process; each syncfs on one advances it,
+// so the next batch is checked from there.
+var fsWatch struct {
+	sync.Mutex
+	dirs  map[string]bool
+	byDev map[uint64]int
+}
+
+// watchFS opens a descriptor on the file system of dir, unless one is
+// open already.
+func watchFS(dir string) {
+	if !syncfsReportsErrors() {
+		return
+	}
+	fsWatch.Lock()
+	seen := fsWatch.dirs[dir]
+	fsWatch.Unlock()
+	if seen {
+		return
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(dir, &st); err != nil {
+		return
+	}
+	fsWatch.Lock()
+	defer fsWatch.Unlock()
+	if fsWatch.dirs == nil {
+		fsWatch.dirs, fsWatch.byDev = map[string]bool{}, map[uint64]int{}
+	}
+	fsWatch.dirs[dir] = true
+	if _, ok := fsWatch.byDev[uint64(st.Dev)]; ok {
+		return
+	}
+	if fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0); err == nil {
+		fsWatch.byDev[uint64(st.Dev)] = fd
+	}
+}
+
+// syncfsWatched syncs the file system dev (holding dir) through its
+// watched descriptor, else through dir opened now.
+func syncfsWatched(dev uint64, dir string) error {
+	fsWatch.Lock()
+	fd, ok := fsWatch.byDev[dev]
+	fsWatch.Unlock()
+	if !ok {
+		return syncfs(dir)
+	}
+	syncfsCount.Add(1)
+	for {
+		err := unix.Syncfs(fd)
+		if err != unix.EINTR {
+			return err
+		}
+	}
 }
 
 // syncfs opens the folder dir and calls syncfs(2) on it.

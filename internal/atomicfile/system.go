@@ -73,7 +73,13 @@ func SyncCount() int64 { return syncCount.Load() }
 // CreateTemp implements [System]. On unix the file is made and written
 // with plain system calls (os.OpenFile would offer it to the network
 // poller first, five wasted calls a file).
-func (OS) CreateTemp(dir, pattern string) (File, error) { return createTemp(dir, pattern) }
+//
+// A descriptor on the file system of dir is opened first, once per file
+// system, for [OS.SyncFS] (see watchFS).
+func (OS) CreateTemp(dir, pattern string) (File, error) {
+	watchFS(dir)
+	return createTemp(dir, pattern)
+}
 
 // SyncFile implements [System]: it opens name read-only (a temporary file
 // may already have a mode without write bits) and fsyncs it, which on the

@@ -87,11 +87,35 @@ func gitMarker(p string) marker {
 // spellFrom spells top, found from the physical folder real of abs, from
 // abs (as the commands name their paths), so that paths under it stay
 // comparable with abs's.
+//
+// When abs was reached through a symbolic link to a folder inside the
+// work tree (~/secrets → ~/src/infra/secrets), no folder above abs is top:
+// climbing from abs leaves the work tree at the link, and the lexical
+// parent (~ here) is an unrelated folder that must never be walked as the
+// repository. The tree is then the highest folder of abs still inside top
+// (the link itself).
 func spellFrom(abs, real, top string) string {
 	if rel, err := filepath.Rel(real, top); err == nil {
-		return filepath.Join(abs, rel)
+		cand := filepath.Join(abs, rel)
+		if r, err := filepath.EvalSymlinks(cand); err == nil && r == top {
+			return cand
+		}
 	}
-	return top
+	best := abs
+	for d := filepath.Dir(abs); d != best; d = filepath.Dir(d) {
+		r, err := filepath.EvalSymlinks(d)
+		if err != nil || !within(top, r) {
+			break
+		}
+		best = d
+	}
+	return best
+}
+
+// within reports whether the clean path p is dir or a path under it.
+func within(dir, p string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // gitRevParse runs git rev-parse --show-toplevel in abs and spells the top

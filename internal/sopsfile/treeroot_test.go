@@ -75,3 +75,54 @@ func TestGitTopLevelAsGit(t *testing.T) {
 		t.Errorf("GIT_CEILING_DIRECTORIES=%s: top level %q, want none (git's answer)", repo, top)
 	}
 }
+
+// TestGitTopLevelLinkIntoTree: a folder reached through a symbolic link to
+// a folder inside a work tree (~/secrets → ~/src/infra/secrets) has no
+// folder above it that is the top level. Climbing from the link's spelling
+// as many levels as the top is above the target (../ from secrets) lands
+// in the link's own parent (~), an unrelated folder that recipients remove
+// then walked as "the git top level", editing the other .sops.yaml files
+// and rotating the sops files found there. The tree is the link itself.
+func TestGitTopLevelLinkIntoTree(t *testing.T) {
+	for _, v := range []string{"GIT_DIR", "GIT_WORK_TREE", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM"} {
+		if _, ok := os.LookupEnv(v); ok {
+			t.Setenv(v, "")
+			os.Unsetenv(v)
+		}
+	}
+	base, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := filepath.Join(base, "src", "infra")
+	for _, d := range []string{filepath.Join(repo, ".git"), filepath.Join(repo, "secrets", "prod"), filepath.Join(base, "home", "other")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(repo, ".git", "HEAD"), []byte("ref: refs/heads/main\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(base, "home", "secrets")
+	if err := os.Symlink(filepath.Join(repo, "secrets"), link); err != nil {
+		t.Fatal(err)
+	}
+	for dir, want := range map[string]string{
+		link:                           link,
+		filepath.Join(link, "prod"):    link,
+		filepath.Join(repo, "secrets"): repo,
+	} {
+		got, ok := gitTopLevel(dir)
+		if !ok || got != want {
+			t.Errorf("%s: top level %q (%v), want %q", dir, got, ok, want)
+		}
+	}
+	// Through a link to the top level itself, the top is spelled with it.
+	top := filepath.Join(base, "home", "infra")
+	if err := os.Symlink(repo, top); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := gitTopLevel(filepath.Join(top, "secrets", "prod")); !ok || got != top {
+		t.Errorf("through %s: top level %q (%v), want %q", top, got, ok, top)
+	}
+}

@@ -405,7 +405,7 @@ func warnExposed(g *globalOptions, plan *rekey.ChangePlan, dry bool, op *sopsfil
 	if dry {
 		verb = "would still hold"
 	}
-	warnRotate(g.IO, strings.Join(who, ", "), verb, paths, shareOnly, plan.Found, []string{plan.Root})
+	warnRotate(g.IO, g.rotateConfig(), strings.Join(who, ", "), verb, paths, shareOnly, plan.Found, []string{plan.Root})
 }
 
 // printExposedNames lists the secret names of files as they are today.
@@ -463,7 +463,7 @@ func repoRel(top, path string) string {
 
 // warnRotate says that removed recipients keep the data key of files that
 // were not rotated, with the exact command that rotates them.
-func warnRotate(ios *IOStreams, who, verb string, paths []string, shares int, found, roots []string) {
+func warnRotate(ios *IOStreams, config, who, verb string, paths []string, shares int, found, roots []string) {
 	whole := len(paths) - shares
 	var what string
 	switch {
@@ -481,7 +481,27 @@ func warnRotate(ios *IOStreams, who, verb string, paths []string, shares int, fo
 	for i, p := range named {
 		quoted[i] = shellQuoteArg(ukDisplayPath(p))
 	}
-	fmt.Fprintf(ios.ErrOut, "  sopsfleet updatekeys --rotate %s\n", strings.Join(quoted, " "))
+	flags := ""
+	if config != "" {
+		flags = " --config " + shellQuoteArg(ukDisplayPath(config))
+	}
+	fmt.Fprintf(ios.ErrOut, "  sopsfleet updatekeys%s --rotate %s\n", flags, strings.Join(quoted, " "))
+}
+
+// rotateConfig is the config the printed 'updatekeys --rotate' command must
+// name: the one of --config or SOPS_CONFIG (the command may be run where
+// neither is set, and the .sops.yaml found instead may still list the
+// removed recipient: rotating under it would give them the new data keys),
+// else none.
+func (g *globalOptions) rotateConfig() string {
+	if !g.fixedConfig() {
+		return ""
+	}
+	p, err := g.ConfigPath()
+	if err != nil {
+		return ""
+	}
+	return p
 }
 
 // warnAlways prints a warning even with -q: for warnings about keys that

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -62,7 +63,7 @@ func TestWarnRotateCommand(t *testing.T) {
 	var errOut strings.Builder
 	ios.ErrOut = &errOut
 	found := []string{"common/my file.env", "common/app.yaml", "hosts/a b/x.env", "hosts/db/db.json"}
-	warnRotate(ios, "web1", "still holds", found[:3], 0, found, []string{"."})
+	warnRotate(ios, "", "web1", "still holds", found[:3], 0, found, []string{"."})
 	want := "sopsfleet: warning: without rotation, web1 still holds the data keys of 3 files: rotate them with\n" +
 		"  sopsfleet updatekeys --rotate common 'hosts/a b'\n"
 	if errOut.String() != want {
@@ -87,7 +88,7 @@ func TestWarnRotateShares(t *testing.T) {
 		var errOut strings.Builder
 		ios.ErrOut = &errOut
 		paths := []string{"a.yaml", "b.yaml", "c.yaml"}[:tc.n]
-		warnRotate(ios, "web1", "still holds", paths, tc.shares, paths, []string{"a.yaml"})
+		warnRotate(ios, "", "web1", "still holds", paths, tc.shares, paths, []string{"a.yaml"})
 		first, _, _ := strings.Cut(errOut.String(), "\n")
 		if want := "sopsfleet: warning: without rotation, web1 still holds " + tc.want; first != want {
 			t.Errorf("%d files, %d share-only:\n got %s\nwant %s", tc.n, tc.shares, first, want)
@@ -116,5 +117,41 @@ func TestApplyErrorMessage(t *testing.T) {
 	ae = &rekey.ApplyError{Written: 3, Err: errors.New("rename: no space left on device")}
 	if got := applyErrorMessage(ae); got != ae.Error() {
 		t.Errorf("got %s", got)
+	}
+}
+
+// A folder holding a link to a sops file elsewhere in the tree is not
+// named: the run over the whole tree dropped the link (its target is
+// listed under its own name), but 'updatekeys --rotate hosts/h1' would
+// follow it and rotate common/a.yaml under the rule of hosts/h1 — taking
+// the recipients of common/ away from a file that needed no rotation.
+func TestCoverPathsLinkInFolder(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, p := range []string{"common/a.yaml", "hosts/h1/x.env", "hosts/h1/y.ini", "hosts/h2/x.env"} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("../../common/a.yaml", "hosts/h1/link.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	found := []string{"common/a.yaml", "hosts/h1/x.env", "hosts/h1/y.ini", "hosts/h2/x.env"}
+	paths := []string{"hosts/h1/x.env", "hosts/h1/y.ini"}
+	if got, want := coverPaths(paths, found, []string{"."}), paths; !slices.Equal(got, want) {
+		t.Errorf("coverPaths = %v, want %v", got, want)
+	}
+	// hosts/h2 holds no link: it is still named.
+	if got, want := coverPaths([]string{"hosts/h2/x.env"}, found, []string{"."}), []string{"hosts/h2"}; !slices.Equal(got, want) {
+		t.Errorf("coverPaths = %v, want %v", got, want)
+	}
+	// A link the run listed under its own name (its target is outside the
+	// folders searched) is one of the folder's files.
+	found = []string{"hosts/h1/link.yaml", "hosts/h1/x.env", "hosts/h1/y.ini"}
+	paths = found
+	if got, want := coverPaths(paths, found, []string{"hosts/h1"}), []string{"hosts/h1"}; !slices.Equal(got, want) {
+		t.Errorf("coverPaths = %v, want %v", got, want)
 	}
 }

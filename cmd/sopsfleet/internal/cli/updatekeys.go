@@ -260,7 +260,7 @@ func warnUnrotated(g *globalOptions, cfg *recipients.Config, results []rekey.Res
 	if len(who) > 1 {
 		verb = "still hold"
 	}
-	warnRotate(g.IO, "the removed "+ukPlural(len(who), "recipient ", "recipients ")+strings.Join(who, ", "), verb, paths, shares, found, roots)
+	warnRotate(g.IO, g.rotateConfig(), "the removed "+ukPlural(len(who), "recipient ", "recipients ")+strings.Join(who, ", "), verb, paths, shares, found, roots)
 }
 
 // finishUpdatekeys prints the closing error and hints and returns the exit.
