@@ -580,7 +580,7 @@ func (p *ChangePlan) Prepare(ctx context.Context) (err error) {
 	// the same files would pass the same checks and write over the first.
 	// The lock is held until Apply ends or Abort (or the process ends,
 	// however it ends); planning and dry runs take none.
-	unlock, err := lockRepository(p.ConfigPath)
+	unlock, err := lockRepository(p.Root, p.ConfigPath)
 	if err != nil {
 		return err
 	}
@@ -680,15 +680,24 @@ func (p *ChangePlan) release() {
 	}
 }
 
-// lockRepository takes the change lock of the repository whose .sops.yaml
-// is config (an flock on it, held until unlock or the end of the process):
-// [ErrBusy] when another run holds it. A config not written yet has nothing
-// to lock.
-func lockRepository(config string) (unlock func(), err error) {
-	unlock, err = atomicfile.TryLock(config)
+// lockRepository takes the change lock of a repository: an flock on the
+// folder root of its tree (the git top level, or the folder of .sops.yaml),
+// held until unlock or the end of the process, so that runs from any of its
+// folders, with any of its configs, exclude each other; [ErrBusy] when
+// another run holds it. Without a root, the config is locked; a config not
+// written yet has nothing to lock.
+func lockRepository(root, config string) (unlock func(), err error) {
+	what := root
+	if what == "" {
+		what = config
+	}
+	if what == "" {
+		return func() {}, nil
+	}
+	unlock, err = atomicfile.TryLock(what)
 	switch {
 	case errors.Is(err, atomicfile.ErrLocked):
-		return nil, fmt.Errorf("%s: %w: wait for it to finish, then run this again", config, ErrBusy)
+		return nil, fmt.Errorf("%s: %w: wait for it to finish, then run this again", what, ErrBusy)
 	case errors.Is(err, fs.ErrNotExist):
 		return func() {}, nil
 	case err != nil:

@@ -305,7 +305,9 @@ func TestRunTreeWaitsForTheChangeLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	held, err := atomicfile.TryLock(fx.opts.ConfigPath)
+	// A run from a nested folder with its own config holds the same lock:
+	// the tree root's.
+	held, err := atomicfile.TryLock(fx.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +333,7 @@ func TestRunTreeWaitsForTheChangeLock(t *testing.T) {
 		}
 	}
 	// And the lock is released at the end.
-	again, err := atomicfile.TryLock(fx.opts.ConfigPath)
+	again, err := atomicfile.TryLock(fx.dir)
 	if err != nil {
 		t.Fatalf("lock not released: %v", err)
 	}

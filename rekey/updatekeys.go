@@ -172,14 +172,15 @@ type TreeRun struct {
 // alone and fails), and each folder is synced once: one durability barrier
 // for the whole run. opts.Progress counts the files looked at, sops or not.
 // A run that may write holds the repository's change lock (an flock on
-// opts.ConfigPath, as [ChangePlan.Prepare] takes) from start to end: while
-// another run holds it, RunTree fails with [ErrBusy] and does nothing.
+// walk.Root, else on opts.ConfigPath, as [ChangePlan.Prepare] takes) from
+// start to end: while another run holds it, RunTree fails with [ErrBusy]
+// and does nothing.
 func RunTree(ctx context.Context, roots []string, walk sopsfile.DiscoverOptions, opts Options) (*TreeRun, error) {
 	// One writer of a repository at a time, as for config changes: a
 	// second run would do the same work and then fail file by file on
 	// what the first wrote.
-	if !opts.DryRun && !opts.Verify && opts.ConfigPath != "" {
-		unlock, err := lockRepository(opts.ConfigPath)
+	if !opts.DryRun && !opts.Verify {
+		unlock, err := lockRepository(walk.Root, opts.ConfigPath)
 		if err != nil {
 			return nil, err
 		}

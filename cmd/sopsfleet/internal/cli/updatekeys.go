@@ -75,7 +75,8 @@ Writes are atomic, keep the file mode, go through symbolic links, and refuse a
 file that changed on disk since it was read. A file that fails is left
 untouched and the others go on; the exit status is then 1. One run writes a
 repository at a time: while another sopsfleet run changes it (an flock on
-.sops.yaml), updatekeys stops at once and says so.
+its top folder, whichever folder or config it runs from), updatekeys stops at
+once and says so.
 
 A removed recipient that saw a file's data key can still read the file
 until the data key is rotated: whenever a recipient is removed without
