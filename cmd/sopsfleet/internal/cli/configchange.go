@@ -381,7 +381,9 @@ func warnExposed(g *globalOptions, plan *rekey.ChangePlan, dry bool, op *sopsfil
 			}
 		}
 	} else if len(exposed) > 0 {
-		warnAlways(g.IO, "%s can still decrypt every old git revision of %d %s: change these secret values themselves",
+		// No history could be walked (not a git work tree): every earlier
+		// copy is as readable, wherever it is.
+		warnAlways(g.IO, "%s can still decrypt every earlier copy of %d %s (git history, backups): change these secret values themselves",
 			strings.Join(who, ", "), len(exposed), ukPlural(len(exposed), "file", "files"))
 		if !g.IO.Quiet {
 			printExposedNames(g, exposed, "  ")

@@ -140,7 +140,7 @@ func TestRecipientsReplaceFromVerify(t *testing.T) {
 	if !strings.Contains(errOut, "known_hosts is stale") {
 		t.Errorf("no stale known_hosts warning:\n%s", errOut)
 	}
-	if !strings.Contains(errOut, "can still decrypt every old git revision") {
+	if !strings.Contains(errOut, "can still decrypt every earlier copy") {
 		t.Errorf("no exposure warning:\n%s", errOut)
 	}
 	if want := strings.ReplaceAll(string(oldConfig), f.old.age, f.new.age); mustRead(t, f.config) != want {
