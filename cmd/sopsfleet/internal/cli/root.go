@@ -51,6 +51,7 @@ func Run(ios *IOStreams, args []string) int {
 		ios.ErrOut = redactEachWrite{w: errOut}
 		root.SetErr(ios.ErrOut)
 		defer func() { ios.ErrOut = errOut }()
+		defer routeSopsLogs(ios)()
 		if cmd, _, _ := root.Find(args); cmd == nil || !printsKeys(cmd.Name()) {
 			out := ios.Out
 			rw := &redactingWriter{w: out}
