@@ -311,11 +311,13 @@ func Scan(opts ScanOptions) (*ScanResult, error) {
 	}
 	// sopsfile.WalkParsed reads and parses the files on a worker per CPU
 	// and drops each file's content once it is checked: memory stays flat
-	// on large trees.
+	// on large trees. Nothing here keeps found.Data (nor a slice of it)
+	// past the callback, so the workers read every file into the same
+	// buffer (ReuseData).
 	var results []*FileResult
 	var sopsYml []bool
 	var paths []string
-	tree, err := sopsfile.WalkParsedTree(roots, sopsfile.DiscoverOptions{Jobs: opts.Workers, Root: root}, func(n int) {
+	tree, err := sopsfile.WalkParsedTree(roots, sopsfile.DiscoverOptions{Jobs: opts.Workers, Root: root, ReuseData: true}, func(n int) {
 		res.Scanned = n
 		results = make([]*FileResult, n)
 		sopsYml = make([]bool, n)
