@@ -171,3 +171,17 @@ func corpusFilesOptional(t *testing.T) []string {
 	}
 	return paths
 }
+
+// FuzzUnescapeJSON compares the JSON string decoder with the reference.
+func FuzzUnescapeJSON(f *testing.F) {
+	for _, s := range []string{``, `a`, `\n`, `a\nb\\c\"d\/e\tf\rg\bh\fi`, `\u00e9\ud83d\ude00x`, `\ud83d`, `\ud83dx\u0041`, `\x`, `\`, `\u12`, "\x01", "caf\xc3\xa9", "\xff\\n", `-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := unescapeJSON(b)
+		want, wok := refUnescapeJSON(b)
+		if got != want || ok != wok {
+			t.Fatalf("unescapeJSON(%q) = %q, %v; reference %q, %v", b, got, ok, want, wok)
+		}
+	})
+}

@@ -1,14 +1,18 @@
 package sopsfile
 
-// The readers of dotenv and INI metadata as they were before they were
-// made to allocate less (parse_flat.go): the reference the fast ones are
-// compared with (TestFlatMatchesReference, FuzzFlatReference).
+// The readers of dotenv and INI metadata, and the JSON string decoder, as
+// they were before they were made to allocate less (parse_flat.go,
+// parse_json.go): the reference the fast ones are compared with
+// (TestFlatMatchesReference, FuzzFlatReference, FuzzUnescapeJSON).
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // lines calls fn for every line of data with its 1-based number and byte
@@ -402,4 +406,68 @@ func refParse(path string, data []byte) (*File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// refUnescapeJSON is unescapeJSON as it was before it copied runs whole
+// (compared in FuzzUnescapeJSON).
+func refUnescapeJSON(b []byte) (string, bool) {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c != '\\' {
+			if c < 0x20 {
+				return "", false
+			}
+			out = append(out, c)
+			continue
+		}
+		i++
+		if i >= len(b) {
+			return "", false
+		}
+		switch b[i] {
+		case '"', '\\', '/':
+			out = append(out, b[i])
+		case 'n':
+			out = append(out, '\n')
+		case 't':
+			out = append(out, '\t')
+		case 'r':
+			out = append(out, '\r')
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'u':
+			r, ok := hex4(b[i+1:])
+			if !ok {
+				return "", false
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				if i+6 < len(b) && b[i+1] == '\\' && b[i+2] == 'u' {
+					if r2, ok := hex4(b[i+3:]); ok {
+						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+							out = utf8.AppendRune(out, d)
+							i += 6
+							continue
+						}
+					}
+				}
+				r = utf8.RuneError
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			return "", false
+		}
+	}
+	if !utf8.Valid(out) {
+		// encoding/json replaces invalid UTF-8; let it decide.
+		var s string
+		if err := json.Unmarshal(append(append([]byte{'"'}, b...), '"'), &s); err != nil {
+			return "", false
+		}
+		return s, true
+	}
+	return string(out), true
 }

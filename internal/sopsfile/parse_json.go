@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -17,6 +18,7 @@ type jsonParser struct {
 	pos  int
 	// line bookkeeping: lines are counted lazily and only forward.
 	lineOff, line int
+	a             marena
 }
 
 type jsonSyntaxError struct {
@@ -120,7 +122,11 @@ func parseJSON(data []byte) (root *mnode, err error) {
 }
 
 // str reads a string token and returns its value.
-func (p *jsonParser) str() (string, error) {
+func (p *jsonParser) str() (string, error) { return p.strAs(false) }
+
+// strAs is str; key says the string is a key, which for the keys of
+// sops metadata makes no new string.
+func (p *jsonParser) strAs(key bool) (string, error) {
 	if p.pos >= len(p.data) || p.data[p.pos] != '"' {
 		return "", p.fail("expected string")
 	}
@@ -134,6 +140,9 @@ func (p *jsonParser) str() (string, error) {
 		case '"':
 			p.pos = i + 1
 			if !esc {
+				if key {
+					return metadataKey(p.data[start+1 : i]), nil
+				}
 				return string(p.data[start+1 : i]), nil
 			}
 			s, ok := unescapeJSON(p.data[start+1 : i])
@@ -236,7 +245,8 @@ func (p *jsonParser) tree() (*mnode, error) {
 	if p.pos >= len(p.data) {
 		return nil, p.fail("unexpected end of input")
 	}
-	n := &mnode{line: p.lineAt(p.pos), start: p.pos}
+	n := p.a.node()
+	n.line, n.start = p.lineAt(p.pos), p.pos
 	switch c := p.data[p.pos]; c {
 	case '"':
 		s, err := p.str()
@@ -253,6 +263,7 @@ func (p *jsonParser) tree() (*mnode, error) {
 		}
 		p.pos++
 		first := true
+		m := p.a.mark()
 		for {
 			p.ws()
 			if p.pos >= len(p.data) {
@@ -272,7 +283,7 @@ func (p *jsonParser) tree() (*mnode, error) {
 			first = false
 			if c == '{' {
 				kOff := p.pos
-				k, err := p.str()
+				k, err := p.strAs(true)
 				if err != nil {
 					return nil, err
 				}
@@ -282,16 +293,21 @@ func (p *jsonParser) tree() (*mnode, error) {
 				}
 				p.pos++
 				p.ws()
-				n.keys = append(n.keys, k)
-				n.kline = append(n.kline, p.lineAt(kOff))
-				n.kstart = append(n.kstart, kOff)
+				kLine := p.lineAt(kOff)
+				v, err := p.tree()
+				if err != nil {
+					return nil, err
+				}
+				p.a.pushKey(k, kLine, kOff, v)
+				continue
 			}
 			v, err := p.tree()
 			if err != nil {
 				return nil, err
 			}
-			n.items = append(n.items, v)
+			p.a.pushItem(v)
 		}
+		p.a.finish(n, m, true)
 		if c == '{' && len(n.kline) > 0 {
 			n.line = n.kline[0]
 		}
@@ -312,17 +328,22 @@ func (p *jsonParser) tree() (*mnode, error) {
 	return n, nil
 }
 
-// unescapeJSON decodes the body of a JSON string with escapes.
+// unescapeJSON decodes the body of a JSON string with escapes. The runs
+// between escapes are copied whole, into the string returned.
 func unescapeJSON(b []byte) (string, bool) {
-	out := make([]byte, 0, len(b))
+	var out strings.Builder
+	out.Grow(len(b))
 	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if c != '\\' {
-			if c < 0x20 {
-				return "", false
-			}
-			out = append(out, c)
-			continue
+		j := i
+		for j < len(b) && b[j] != '\\' && b[j] >= 0x20 {
+			j++
+		}
+		out.Write(b[i:j])
+		if i = j; i >= len(b) {
+			break
+		}
+		if b[i] < 0x20 {
+			return "", false
 		}
 		i++
 		if i >= len(b) {
@@ -330,17 +351,17 @@ func unescapeJSON(b []byte) (string, bool) {
 		}
 		switch b[i] {
 		case '"', '\\', '/':
-			out = append(out, b[i])
+			out.WriteByte(b[i])
 		case 'n':
-			out = append(out, '\n')
+			out.WriteByte('\n')
 		case 't':
-			out = append(out, '\t')
+			out.WriteByte('\t')
 		case 'r':
-			out = append(out, '\r')
+			out.WriteByte('\r')
 		case 'b':
-			out = append(out, '\b')
+			out.WriteByte('\b')
 		case 'f':
-			out = append(out, '\f')
+			out.WriteByte('\f')
 		case 'u':
 			r, ok := hex4(b[i+1:])
 			if !ok {
@@ -351,7 +372,7 @@ func unescapeJSON(b []byte) (string, bool) {
 				if i+6 < len(b) && b[i+1] == '\\' && b[i+2] == 'u' {
 					if r2, ok := hex4(b[i+3:]); ok {
 						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-							out = utf8.AppendRune(out, d)
+							out.WriteRune(d)
 							i += 6
 							continue
 						}
@@ -359,12 +380,13 @@ func unescapeJSON(b []byte) (string, bool) {
 				}
 				r = utf8.RuneError
 			}
-			out = utf8.AppendRune(out, r)
+			out.WriteRune(r)
 		default:
 			return "", false
 		}
 	}
-	if !utf8.Valid(out) {
+	s := out.String()
+	if !utf8.ValidString(s) {
 		// encoding/json replaces invalid UTF-8; let it decide.
 		var s string
 		if err := json.Unmarshal(append(append([]byte{'"'}, b...), '"'), &s); err != nil {
@@ -372,7 +394,7 @@ func unescapeJSON(b []byte) (string, bool) {
 		}
 		return s, true
 	}
-	return string(out), true
+	return s, true
 }
 
 func hex4(b []byte) (rune, bool) {

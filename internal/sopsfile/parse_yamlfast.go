@@ -17,6 +17,7 @@ type fastYAML struct {
 	offset int      // line number of lines[0] minus one
 	// open: the last line has no newline.
 	open bool
+	a    marena
 }
 
 type fastBail struct{}
@@ -92,7 +93,7 @@ func (p *fastYAML) value(i, col int, rest string) (*mnode, int) {
 	if rest == "" || rest[0] == '#' {
 		j := p.content(i + 1)
 		if j >= len(p.lines) {
-			return &mnode{kind: kindNull, line: p.num(i), end: p.num(i)}, i + 1
+			return p.null(i), i + 1
 		}
 		ind := indentOf(p.lines[j])
 		t := p.lines[j][ind:]
@@ -102,7 +103,7 @@ func (p *fastYAML) value(i, col int, rest string) (*mnode, int) {
 		case ind > col:
 			return p.mapping(j, ind, nil)
 		}
-		return &mnode{kind: kindNull, line: p.num(i), end: p.num(i)}, i + 1
+		return p.null(i), i + 1
 	}
 	if rest[0] == '|' {
 		return p.literal(i, col, rest)
@@ -110,9 +111,17 @@ func (p *fastYAML) value(i, col int, rest string) (*mnode, int) {
 	return p.inline(i, rest), i + 1
 }
 
+// null is a null value on line i.
+func (p *fastYAML) null(i int) *mnode {
+	n := p.a.node()
+	n.kind, n.line, n.end = kindNull, p.num(i), p.num(i)
+	return n
+}
+
 // inline parses a scalar (or empty flow collection) on one line.
 func (p *fastYAML) inline(i int, s string) *mnode {
-	n := &mnode{kind: kindScalar, line: p.num(i), end: p.num(i)}
+	n := p.a.node()
+	n.kind, n.line, n.end = kindScalar, p.num(i), p.num(i)
 	s = strings.TrimRight(s, " ")
 	switch s[0] {
 	case '"':
@@ -213,48 +222,57 @@ func (p *fastYAML) literal(i, col int, header string) (*mnode, int) {
 			p.bail() // leading blank lines longer than the indentation
 		}
 	}
-	var parts []string
+	// The content lines, from i+1 up to k: a blank line no longer than
+	// the indentation is an empty line of the content; body is the number
+	// of lines up to the last that is not empty (the others are trailing
+	// line breaks, which only "|+" keeps).
 	k := i + 1
+	nparts, body, size := 0, 0, 0
 	for ; k < len(p.lines); k++ {
 		l := p.lines[k]
-		if len(bytes.TrimLeft(l, " ")) == 0 {
-			if len(l) > ind {
-				parts = append(parts, string(l[ind:]))
-			} else {
-				parts = append(parts, "")
-			}
-			continue
-		}
-		if indentOf(l) < ind {
+		if len(bytes.TrimLeft(l, " ")) != 0 && indentOf(l) < ind {
 			break
 		}
-		parts = append(parts, string(l[ind:]))
+		nparts++
+		if len(l) > ind {
+			body = nparts
+			size += len(l) - ind
+		}
 	}
-	// Trailing blank lines belong to the scalar only when kept.
-	body := len(parts)
-	for body > 0 && parts[body-1] == "" {
-		body--
-	}
-	v := strings.Join(parts[:body], "\n")
 	if p.open && k == len(p.lines) {
 		// The block ends the text without a final line break.
-		if chomp == '+' || body < len(parts) {
+		if chomp == '+' || body < nparts {
 			p.bail()
 		}
 		chomp = '-'
 	}
+	var b strings.Builder
+	b.Grow(size + nparts + 1)
+	for j := range body {
+		if j > 0 {
+			b.WriteByte('\n')
+		}
+		if l := p.lines[i+1+j]; len(l) > ind {
+			b.Write(l[ind:])
+		}
+	}
 	switch chomp {
 	case 0:
 		if body > 0 {
-			v += "\n"
+			b.WriteByte('\n')
 		}
 	case '+':
-		v += strings.Repeat("\n", len(parts)-body+1)
+		extra := nparts - body + 1
 		if body == 0 {
-			v = strings.Repeat("\n", len(parts))
+			extra = nparts
+		}
+		for range extra {
+			b.WriteByte('\n')
 		}
 	}
-	n := &mnode{kind: kindScalar, value: v, line: p.num(i), end: p.num(i)}
+	v := b.String()
+	n := p.a.node()
+	n.kind, n.value, n.line, n.end = kindScalar, v, p.num(i), p.num(i)
 	if v != "" {
 		n.end += strings.Count(v, "\n")
 		if !strings.HasSuffix(v, "\n") {
@@ -280,14 +298,16 @@ func splitKey(t []byte) (key, rest string, ok bool) {
 			return "", "", false
 		}
 	}
-	return string(t[:i]), strings.TrimSpace(string(t[i+1:])), true
+	return metadataKey(t[:i]), string(bytes.TrimSpace(t[i+1:])), true
 }
 
 // mapping parses a block mapping whose keys are at column ind, from line i.
 // first, when set, is the text of line i from the key on (an item's first
 // key after its dash).
 func (p *fastYAML) mapping(i, ind int, first []byte) (*mnode, int) {
-	n := &mnode{kind: kindMap}
+	n := p.a.node()
+	n.kind = kindMap
+	m := p.a.mark()
 	for {
 		var t []byte
 		if first != nil {
@@ -312,22 +332,23 @@ func (p *fastYAML) mapping(i, ind int, first []byte) (*mnode, int) {
 			p.bail()
 		}
 		v, next := p.value(i, ind, rest)
-		n.keys = append(n.keys, k)
-		n.kline = append(n.kline, p.num(i))
-		n.items = append(n.items, v)
+		p.a.pushKey(k, p.num(i), 0, v)
 		n.end = max(n.end, v.end, p.num(i))
 		i = next
 	}
-	if len(n.kline) == 0 {
+	if len(p.a.keys) == m.keys {
 		p.bail()
 	}
+	p.a.finish(n, m, false)
 	n.line = n.kline[0]
 	return n, i
 }
 
 // sequence parses a block sequence whose dashes are at column ind.
 func (p *fastYAML) sequence(i, ind int) (*mnode, int) {
-	n := &mnode{kind: kindList, line: p.num(i)}
+	n := p.a.node()
+	n.kind, n.line = kindList, p.num(i)
+	m := p.a.mark()
 	for {
 		i = p.content(i)
 		if i >= len(p.lines) {
@@ -354,8 +375,9 @@ func (p *fastYAML) sequence(i, ind int) (*mnode, int) {
 			item = p.inline(i, string(t))
 			i++
 		}
-		n.items = append(n.items, item)
+		p.a.pushItem(item)
 		n.end = max(n.end, item.end)
 	}
+	p.a.finish(n, m, false)
 	return n, i
 }
