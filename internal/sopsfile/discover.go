@@ -233,7 +233,7 @@ func readSniffed(path string, buf []byte) (data []byte, whole bool, err error) {
 		}
 	}
 	if size >= 0 && size <= LargeFile {
-		data, err := readAll(r, bufFor(buf, size+1))
+		data, err := readAll(r, bufFor(buf, size+1), size)
 		return data, err == nil, err
 	}
 	head := bufFor(buf, SniffSize)[:SniffSize]
@@ -250,7 +250,7 @@ func readSniffed(path string, buf []byte) (data []byte, whole bool, err error) {
 	}
 	all := make([]byte, len(head), max(size, SniffSize)+1)
 	copy(all, head)
-	data, err = readAll(r, all)
+	data, err = readAll(r, all, size)
 	return data, err == nil, err
 }
 
@@ -264,8 +264,12 @@ func bufFor(buf []byte, n int64) []byte {
 }
 
 // readAll appends r to its end to buf, growing it only when the content
-// outgrows it (a file that grew since its size was taken).
-func readAll(r io.Reader, buf []byte) ([]byte, error) {
+// outgrows it (a file that grew since its size was taken). size is the
+// file's size when it was opened (-1: unknown): a read that stops short
+// of the room it was given right at that size is the end of the file
+// (read(2) of a regular file returns less only there), which saves the
+// read that would return nothing, a fifth of the system calls of a walk.
+func readAll(r io.Reader, buf []byte, size int64) ([]byte, error) {
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -277,6 +281,9 @@ func readAll(r io.Reader, buf []byte) ([]byte, error) {
 		}
 		if err != nil {
 			return buf, err
+		}
+		if int64(len(buf)) == size && len(buf) < cap(buf) {
+			return buf, nil
 		}
 	}
 }
