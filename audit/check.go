@@ -497,6 +497,11 @@ func rootRuleDiffers(root *recipients.Config, abs string, rule *recipients.Rule)
 // namedStanzas is groups without the entries that name no key (a malformed
 // entry, reported as metadata): they are not an "extra" recipient.
 func namedStanzas(groups [][]sopsfile.Stanza) [][]sopsfile.Stanza {
+	if !slices.ContainsFunc(groups, func(g []sopsfile.Stanza) bool {
+		return slices.ContainsFunc(g, func(s sopsfile.Stanza) bool { return s.Key.ID == "" })
+	}) {
+		return groups // the usual case: nothing to leave out, nothing copied
+	}
 	out := make([][]sopsfile.Stanza, len(groups))
 	for i, g := range groups {
 		for _, s := range g {
