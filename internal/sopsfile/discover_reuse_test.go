@@ -152,3 +152,52 @@ func TestDiscoverTreeKeepsData(t *testing.T) {
 		}
 	}
 }
+
+// TestParseScratchReuse: Parse builds its trees in memory the next Parse
+// reuses (parseScratch); what a File holds must not be in it. Every file
+// of the reuse tree is parsed, its File rendered, then all the others are
+// parsed (on several goroutines, so scratches move between them) and the
+// File must render the same.
+func TestParseScratchReuse(t *testing.T) {
+	dir := reuseTree(t)
+	paths, err := Walk([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type kept struct {
+		path, text string
+		f          *File
+	}
+	var mu sync.Mutex
+	var all []kept
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(paths); i += 4 {
+				data, err := os.ReadFile(paths[i])
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				f, err := Parse(paths[i], data)
+				if err != nil {
+					continue
+				}
+				mu.Lock()
+				all = append(all, kept{paths[i], fmt.Sprintf("%#v", *f), f})
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(all) < len(fuzzSeeds) {
+		t.Fatalf("only %d files parsed", len(all))
+	}
+	for _, k := range all {
+		if got := fmt.Sprintf("%#v", *k.f); got != k.text {
+			t.Errorf("%s: the File changed after later parses:\n%s\nwas\n%s", k.path, got, k.text)
+		}
+	}
+}

@@ -1,5 +1,7 @@
 package sopsfile
 
+import "sync"
+
 // marena hands out the mnodes of one metadata tree, and the slices of their
 // children, from chunks: a tree costs a few allocations instead of several
 // per node (Parse runs for every file of a walk). The children of the maps
@@ -13,6 +15,9 @@ type marena struct {
 	klines []int
 	kstart []int
 	items  []*mnode
+
+	// lines of the block the fast YAML reader reads
+	lines [][]byte
 
 	// chunks the finished slices are cut from
 	strChunk  []string
@@ -175,4 +180,45 @@ func metadataKey(key []byte) string {
 		return "mac_only_encrypted"
 	}
 	return string(key)
+}
+
+// parseScratch is the memory Parse builds a metadata tree in. The tree is
+// dropped once the File is read from it (no File field points into it),
+// so Parse hands the memory to the next Parse (scratches) instead of
+// allocating it again for every file of a walk.
+type parseScratch struct {
+	a       marena
+	flat    flatTree
+	entries []flatEntry
+}
+
+var scratches = sync.Pool{New: func() any { return new(parseScratch) }}
+
+// release clears what s points to (so that the strings of a file do not
+// outlive it) and gives s back for reuse.
+func (s *parseScratch) release() {
+	s.a.reset()
+	clear(s.flat.nodes)
+	s.flat.nodes = s.flat.nodes[:0]
+	s.flat.entries = nil
+	clear(s.entries)
+	s.entries = s.entries[:0]
+	scratches.Put(s)
+}
+
+// reset empties a, keeping its latest chunks for the next tree.
+func (a *marena) reset() {
+	clear(a.nodes)
+	a.nodes = a.nodes[:0]
+	clear(a.keys[:cap(a.keys)])
+	a.keys, a.klines, a.kstart = a.keys[:0], a.klines[:0], a.kstart[:0]
+	clear(a.items[:cap(a.items)])
+	a.items = a.items[:0]
+	clear(a.strChunk)
+	a.strChunk = a.strChunk[:0]
+	a.intChunk = a.intChunk[:0]
+	clear(a.itemChunk)
+	a.itemChunk = a.itemChunk[:0]
+	clear(a.lines[:cap(a.lines)])
+	a.lines = a.lines[:0]
 }

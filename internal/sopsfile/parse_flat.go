@@ -9,7 +9,8 @@ import (
 
 // flatEntry is one metadata line of a dotenv or INI file.
 type flatEntry struct {
-	key        string // flattened key without the "sops_" prefix
+	key        string // flattened key without the "sops_" prefix (editing)
+	keyb       []byte // the same, in the file's text (Parse)
 	value      string // unescaped value
 	line       int
 	start, end int // byte span of the whole line, newline included
@@ -37,6 +38,13 @@ func eachLine(data []byte, fn func(l []byte, line, start, end int) bool) {
 // dotenvEntries returns the sops_ lines of a dotenv file, read as sops'
 // dotenv store reads them, and the lines it could not read.
 func dotenvEntries(data []byte) (entries []flatEntry, bad []int) {
+	return dotenvEntriesIn(nil, data, true)
+}
+
+// dotenvEntriesIn is dotenvEntries appending to entries; with keys false
+// an entry's key is only keyb, in data (Parse makes no string of it).
+func dotenvEntriesIn(entries []flatEntry, data []byte, keys bool) ([]flatEntry, []int) {
+	var bad []int
 	eachLine(data, func(l []byte, line, start, end int) bool {
 		if len(l) == 0 || l[0] == '#' {
 			return true
@@ -49,21 +57,24 @@ func dotenvEntries(data []byte) (entries []flatEntry, bad []int) {
 		if !bytes.HasPrefix(l, []byte("sops_")) {
 			return true
 		}
-		entries = append(entries, flatEntry{
-			key:   string(l[len("sops_"):pos]),
-			value: unescapeNL(l[pos+1:]),
-			line:  line, start: start, end: end,
-		})
+		e := flatEntry{value: unescapeNL(l[pos+1:]), line: line, start: start, end: end}
+		if keys {
+			e.key = string(l[len("sops_"):pos])
+		} else {
+			e.keyb = l[len("sops_"):pos]
+		}
+		entries = append(entries, e)
 		return true
 	})
 	return entries, bad
 }
 
-func parseDotenv(f *File, data []byte) (*mnode, error) {
+func parseDotenv(f *File, data []byte, s *parseScratch) (*mnode, error) {
 	if !bytes.Contains(data, []byte("sops_")) {
 		return nil, nil
 	}
-	entries, bad := dotenvEntries(data)
+	entries, bad := dotenvEntriesIn(s.entries[:0], data, false)
+	s.entries = entries
 	if len(entries) == 0 {
 		return nil, nil
 	}
@@ -77,7 +88,7 @@ func parseDotenv(f *File, data []byte) (*mnode, error) {
 	for _, line := range bad {
 		f.problem(line, "line has no = (sops cannot read this dotenv file)")
 	}
-	root, err := unflatten(entries)
+	root, err := unflatten(entries, s)
 	if err != nil {
 		return nil, err
 	}
@@ -97,8 +108,22 @@ type iniSection struct {
 // gopkg.in/ini.v1 (which sops uses) does. Only the lines of [sops] sections
 // make strings; the others are checked in place.
 func iniSops(data []byte) ([]iniSection, error) {
+	out, _, err := iniSopsIn(data, nil, true)
+	return out, err
+}
+
+// iniSopsIn is iniSops keeping the entries of every section in all
+// (returned, grown); with keys false an entry's key is only keyb, in data.
+func iniSopsIn(data []byte, all []flatEntry, keys bool) ([]iniSection, []flatEntry, error) {
 	var out []iniSection
 	var cur *iniSection
+	first0 := len(all) // where the current section's entries begin in all
+	// cut gives the finished section its entries.
+	cut := func() {
+		if cur != nil && len(all) > first0 {
+			cur.entries = all[first0:len(all):len(all)]
+		}
+	}
 	line := 0
 	for off := 0; off < len(data); {
 		line++
@@ -109,14 +134,16 @@ func iniSops(data []byte) ([]iniSection, error) {
 			continue
 		}
 		if l[0] == '[' {
+			cut()
 			cur = nil
 			closeIdx := bytes.LastIndexByte(l, ']')
 			if closeIdx < 0 {
-				return nil, fmt.Errorf("line %d: unclosed section header (no ]): sops cannot read the file", line)
+				return nil, all, fmt.Errorf("line %d: unclosed section header (no ]): sops cannot read the file", line)
 			}
 			if string(bytes.TrimSpace(l[1:closeIdx])) == "sops" {
 				out = append(out, iniSection{line: line, start: start, end: end})
 				cur = &out[len(out)-1]
+				first0 = len(all)
 			}
 			continue
 		}
@@ -126,9 +153,9 @@ func iniSops(data []byte) ([]iniSection, error) {
 				// gopkg.in/ini.v1 fails the whole file ("key-value
 				// delimiter not found"); the line is not quoted, it may
 				// be a secret.
-				return nil, fmt.Errorf("line %d: INI line has no = or : (sops cannot read the file)", line)
+				return nil, all, fmt.Errorf("line %d: INI line has no = or : (sops cannot read the file)", line)
 			}
-			return nil, fmt.Errorf("line %d: invalid INI line in [sops]", line)
+			return nil, all, fmt.Errorf("line %d: invalid INI line in [sops]", line)
 		}
 		first := line
 		var multi string // a multi-line quoted value, read whole
@@ -161,7 +188,7 @@ func iniSops(data []byte) ([]iniSection, error) {
 					b.WriteByte('\n')
 				}
 				if !closed {
-					return nil, fmt.Errorf("line %d: missing closing %s", first, q)
+					return nil, all, fmt.Errorf("line %d: missing closing %s", first, q)
 				}
 				multi, isMulti = b.String(), true
 			}
@@ -176,7 +203,12 @@ func iniSops(data []byte) ([]iniSection, error) {
 		if cur == nil {
 			continue
 		}
-		e := flatEntry{key: string(key), line: first, start: start, end: end}
+		e := flatEntry{line: first, start: start, end: end}
+		if keys {
+			e.key = string(key)
+		} else {
+			e.keyb = key
+		}
 		if isMulti {
 			e.value = strings.ReplaceAll(multi, `\n`, "\n")
 		} else {
@@ -184,9 +216,10 @@ func iniSops(data []byte) ([]iniSection, error) {
 		}
 		cur.end = e.end
 		cur.lastKey = e.end
-		cur.entries = append(cur.entries, e)
+		all = append(all, e)
 	}
-	return out, nil
+	cut()
+	return out, all, nil
 }
 
 // lineAt returns the line of data that begins at off, without its newline,
@@ -252,11 +285,12 @@ func iniKeyValueBytes(s []byte) (key, value []byte, ok bool) {
 	return bytes.TrimSpace(s[:i]), bytes.TrimSpace(s[i+1:]), true
 }
 
-func parseINI(data []byte) (*mnode, error) {
+func parseINI(data []byte, s *parseScratch) (*mnode, error) {
 	if !bytes.Contains(data, []byte("[sops]")) && !bytes.Contains(data, []byte("sops")) {
 		return nil, nil
 	}
-	secs, err := iniSops(data)
+	secs, all, err := iniSopsIn(data, s.entries[:0], false)
+	s.entries = all
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +301,7 @@ func parseINI(data []byte) (*mnode, error) {
 	default:
 		return nil, fmt.Errorf("line %d: duplicate [sops] section", secs[1].line)
 	}
-	root, err := unflatten(secs[0].entries)
+	root, err := unflatten(secs[0].entries, s)
 	if err != nil {
 		return nil, err
 	}
@@ -303,21 +337,22 @@ type flatTree struct {
 	entries []flatEntry
 	nodes   []fnode
 	big     map[fkey]int32 // children of nodes with more than bigNode children
+	slots   []int32        // stack of the children of lists by index (convert)
 }
 
 // child returns the child of parent reached by the token (list, key, pos),
 // adding it when new.
-func (t *flatTree) child(parent int32, list bool, key string, pos int) int32 {
+func (t *flatTree) child(parent int32, list bool, keyb []byte, pos int) int32 {
 	p := &t.nodes[parent]
 	same := func(c int32) bool {
 		n := &t.nodes[c]
-		return n.list == list && (list && n.pos == pos || !list && n.key == key)
+		return n.list == list && (list && n.pos == pos || !list && n.key == string(keyb))
 	}
 	if p.last >= 0 && same(p.last) {
 		return p.last // entries of one item come together
 	}
 	if p.nsub+p.nidx > bigNode {
-		if c, ok := t.big[fkey{parent, list, key, pos}]; ok {
+		if c, ok := t.big[fkey{parent, list, string(keyb), pos}]; ok {
 			return c
 		}
 	} else {
@@ -328,6 +363,10 @@ func (t *flatTree) child(parent int32, list bool, key string, pos int) int32 {
 		}
 	}
 	c := int32(len(t.nodes))
+	key := ""
+	if !list {
+		key = metadataKey(keyb)
+	}
 	t.nodes = append(t.nodes, fnode{parent: parent, first: -1, last: -1, next: -1, leaf: -1, list: list, key: key, pos: pos})
 	p = &t.nodes[parent]
 	if p.last >= 0 {
@@ -357,15 +396,18 @@ func (t *flatTree) child(parent int32, list bool, key string, pos int) int32 {
 }
 
 // unflatten rebuilds the metadata tree from flattened keys the way sops'
-// stores.unflattenTreeBranch does (a__list_0__map_b = …). Keys are split
-// as sops' stores.tokenize splits them ([tokenize]). The tree is built in
-// a few allocations: this runs for every dotenv and INI file of a walk.
-func unflatten(entries []flatEntry) (*mnode, error) {
-	const mapSep, listSep = "__map_", "__list_"
-	t := &flatTree{entries: entries, nodes: make([]fnode, 1, 2*len(entries)+2)}
-	t.nodes[0] = fnode{first: -1, last: -1, next: -1, leaf: -1, parent: -1}
+// stores.unflattenTreeBranch does (a__list_0__map_b = …). Keys (keyb) are
+// split as sops' stores.tokenize splits them ([tokenize]). The tree is
+// built in s, in memory a later Parse reuses: this runs for every dotenv
+// and INI file of a walk.
+func unflatten(entries []flatEntry, s *parseScratch) (*mnode, error) {
+	mapSep, listSep := []byte("__map_"), []byte("__list_")
+	t := &s.flat
+	t.entries = entries
+	t.nodes = append(t.nodes[:0], fnode{first: -1, last: -1, next: -1, leaf: -1, parent: -1})
+	clear(t.big)
 	for ei, e := range entries {
-		path := e.key
+		path := e.keyb
 		n := int32(0)
 		state, last := 0, 0 // the token being read: 0 first, 1 map key, 2 list index; where it begins
 		finish := func(i int) {
@@ -375,23 +417,23 @@ func unflatten(entries []flatEntry) (*mnode, error) {
 			case 1:
 				n = t.child(n, false, path[last+len(mapSep):i], 0)
 			case 2:
-				pos, _ := strconv.Atoi(path[last+len(listSep) : i])
-				n = t.child(n, true, "", pos)
+				pos, _ := strconv.Atoi(string(path[last+len(listSep) : i]))
+				n = t.child(n, true, nil, pos)
 			}
 			last = i
 		}
 		for i := 0; i < len(path); {
-			j := strings.Index(path[i:], "__")
+			j := bytes.Index(path[i:], []byte("__"))
 			if j < 0 {
 				break
 			}
 			i += j
 			switch {
-			case strings.HasPrefix(path[i:], mapSep):
+			case bytes.HasPrefix(path[i:], mapSep):
 				finish(i)
 				state = 1
 				i += len(mapSep)
-			case strings.HasPrefix(path[i:], listSep):
+			case bytes.HasPrefix(path[i:], listSep):
 				finish(i)
 				state = 2
 				i += len(listSep)
@@ -401,42 +443,21 @@ func unflatten(entries []flatEntry) (*mnode, error) {
 		}
 		finish(len(path))
 		if l := t.nodes[n].leaf; l >= 0 {
-			return nil, fmt.Errorf("line %d: duplicate metadata key %q (also on line %d)", e.line, e.key, entries[l].line)
+			return nil, fmt.Errorf("line %d: duplicate metadata key %q (also on line %d)", e.line, e.keyb, entries[l].line)
 		}
 		t.nodes[n].leaf = int32(ei)
 	}
-	c := &flatConvert{t: t, ms: make([]mnode, len(t.nodes))}
-	c.items = make([]*mnode, len(t.nodes)-1)
-	c.slots = make([]int32, len(t.nodes)-1)
-	nsub := 0
-	for i := range t.nodes {
-		nsub += int(t.nodes[i].nsub)
-	}
-	c.keys = make([]string, nsub)
-	c.klines = make([]int, nsub)
-	return c.convert(0)
-}
-
-// flatConvert turns a flatTree into mnodes, taking them and their slices
-// from arenas.
-type flatConvert struct {
-	t      *flatTree
-	ms     []mnode  // one per fnode
-	items  []*mnode // children of every node, node after node
-	keys   []string // map keys, map after map
-	klines []int    // their lines
-	slots  []int32  // scratch: the children of a list by index
-	off    int      // next free place in items and slots
-	koff   int      // in keys and klines
+	t.slots = t.slots[:0]
+	return t.convert(0, &s.a)
 }
 
 // path is the flattened key of node k, as sops spells it in errors.
-func (c *flatConvert) path(k int32) string {
-	n := &c.t.nodes[k]
+func (t *flatTree) path(k int32) string {
+	n := &t.nodes[k]
 	if n.parent < 0 {
 		return ""
 	}
-	p := c.path(n.parent)
+	p := t.path(n.parent)
 	if n.list {
 		return p + "__list_" + strconv.Itoa(n.pos)
 	}
@@ -446,8 +467,9 @@ func (c *flatConvert) path(k int32) string {
 	return p + "__map_" + n.key
 }
 
-func (c *flatConvert) convert(k int32) (*mnode, error) {
-	n := &c.t.nodes[k]
+// convert turns node k into an mnode from a.
+func (t *flatTree) convert(k int32, a *marena) (*mnode, error) {
+	n := &t.nodes[k]
 	kinds := 0
 	for _, b := range []bool{n.leaf >= 0, n.nsub > 0, n.nidx > 0} {
 		if b {
@@ -455,12 +477,12 @@ func (c *flatConvert) convert(k int32) (*mnode, error) {
 		}
 	}
 	if kinds > 1 {
-		return nil, fmt.Errorf("metadata key %q is used both as a value and as a list or map", c.path(k))
+		return nil, fmt.Errorf("metadata key %q is used both as a value and as a list or map", t.path(k))
 	}
-	out := &c.ms[k]
+	out := a.node()
 	if n.leaf >= 0 {
-		e := &c.t.entries[n.leaf]
-		*out = mnode{kind: kindScalar, value: e.value, line: e.line, end: e.line}
+		e := &t.entries[n.leaf]
+		out.kind, out.value, out.line, out.end = kindScalar, e.value, e.line, e.line
 		return out, nil
 	}
 	out.line = 1 << 30
@@ -468,58 +490,50 @@ func (c *flatConvert) convert(k int32) (*mnode, error) {
 		out.line = min(out.line, m.line)
 		out.end = max(out.end, m.end)
 	}
+	m := a.mark()
 	if n.nidx > 0 {
 		out.kind = kindList
+		// The children by index, on the slots stack (lists nest).
 		cnt := int(n.nidx)
-		off := c.off
-		c.off += cnt
-		slots := c.slots[off : off+cnt]
-		for i := range slots {
-			slots[i] = -1
+		off := len(t.slots)
+		for range cnt {
+			t.slots = append(t.slots, -1)
 		}
-		for ch := n.first; ch >= 0; ch = c.t.nodes[ch].next {
-			if pos := c.t.nodes[ch].pos; pos >= 0 && pos < cnt {
-				slots[pos] = ch
+		for ch := n.first; ch >= 0; ch = t.nodes[ch].next {
+			if pos := t.nodes[ch].pos; pos >= 0 && pos < cnt {
+				t.slots[off+pos] = ch
 			}
 		}
-		items := c.items[off : off+cnt : off+cnt]
-		for i, ch := range slots {
+		for i := range cnt {
+			ch := t.slots[off+i]
 			if ch < 0 {
-				return nil, fmt.Errorf("metadata list %q is incomplete: entry %d is missing", c.path(k), i)
+				return nil, fmt.Errorf("metadata list %q is incomplete: entry %d is missing", t.path(k), i)
 			}
-			m, err := c.convert(ch)
+			c, err := t.convert(ch, a)
 			if err != nil {
 				return nil, err
 			}
-			items[i] = m
-			add(m)
+			a.pushItem(c)
+			add(c)
 		}
-		out.items = items
+		t.slots = t.slots[:off]
+		a.finish(out, m, false)
 		return out, nil
 	}
 	out.kind = kindMap
-	cnt := int(n.nsub)
-	if cnt == 0 {
+	if n.nsub == 0 {
 		out.line = 0
 		return out, nil
 	}
-	off, koff := c.off, c.koff
-	c.off += cnt
-	c.koff += cnt
-	items := c.items[off : off+cnt : off+cnt]
-	keys := c.keys[koff : koff+cnt : koff+cnt]
-	klines := c.klines[koff : koff+cnt : koff+cnt]
-	i := 0
-	for ch := n.first; ch >= 0; ch = c.t.nodes[ch].next {
-		m, err := c.convert(ch)
+	for ch := n.first; ch >= 0; ch = t.nodes[ch].next {
+		c, err := t.convert(ch, a)
 		if err != nil {
 			return nil, err
 		}
-		keys[i], klines[i], items[i] = c.t.nodes[ch].key, m.line, m
-		add(m)
-		i++
+		a.pushKey(t.nodes[ch].key, c.line, 0, c)
+		add(c)
 	}
-	out.keys, out.kline, out.items = keys, klines, items
+	a.finish(out, m, false)
 	return out, nil
 }
 

@@ -18,7 +18,7 @@ type jsonParser struct {
 	pos  int
 	// line bookkeeping: lines are counted lazily and only forward.
 	lineOff, line int
-	a             marena
+	a             *marena
 }
 
 type jsonSyntaxError struct {
@@ -57,7 +57,12 @@ func (p *jsonParser) ws() {
 // parseJSON returns the tree of the top-level "sops" value, nil when there
 // is none.
 func parseJSON(data []byte) (root *mnode, err error) {
-	p := &jsonParser{data: data, line: 1}
+	return parseJSONIn(data, &marena{})
+}
+
+// parseJSONIn is parseJSON building the tree in a.
+func parseJSONIn(data []byte, a *marena) (root *mnode, err error) {
+	p := &jsonParser{data: data, line: 1, a: a}
 	defer func() {
 		var se *jsonSyntaxError
 		if errors.As(err, &se) {

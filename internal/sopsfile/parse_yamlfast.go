@@ -17,12 +17,17 @@ type fastYAML struct {
 	offset int      // line number of lines[0] minus one
 	// open: the last line has no newline.
 	open bool
-	a    marena
+	a    *marena
 }
 
 type fastBail struct{}
 
 func parseYAMLBlockFast(block []byte, offset int) (n *mnode, ok bool) {
+	return parseYAMLBlockFastIn(block, offset, &marena{})
+}
+
+// parseYAMLBlockFastIn is parseYAMLBlockFast building the tree in a.
+func parseYAMLBlockFastIn(block []byte, offset int, a *marena) (n *mnode, ok bool) {
 	// Printable ASCII and line feeds only; anything else (tabs, CR,
 	// control characters, non-ASCII text) is left to yaml.v3.
 	for _, c := range block {
@@ -30,7 +35,8 @@ func parseYAMLBlockFast(block []byte, offset int) (n *mnode, ok bool) {
 			return nil, false
 		}
 	}
-	p := &fastYAML{offset: offset, lines: make([][]byte, 0, bytes.Count(block, []byte{'\n'})+1)}
+	p := &fastYAML{offset: offset, lines: a.lines[:0], a: a}
+	defer func() { a.lines = p.lines[:0] }() // kept for the next block
 	for len(block) > 0 {
 		i := bytes.IndexByte(block, '\n')
 		if i < 0 {
