@@ -185,3 +185,59 @@ func FuzzUnescapeJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJSONString compares the JSON string scanner with the byte loop it
+// replaced: value, error and position after it.
+func FuzzJSONString(f *testing.F) {
+	for _, s := range []string{`"a"`, `""`, `"a\"b"`, `"a\\"`, `"a\\\"b"`, "\"a\nb\"", "\"a\\\nb\"", `"abc`, `"abc\`, `"\u00e9"`, `"x\n"` + "\n", `"-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n", "r": 1`, `x`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := &jsonParser{data: data, line: 1, a: &marena{}}
+		got, err := p.str()
+		want, werr, wpos := refStr(data, 0)
+		if got != want || fmt.Sprint(err) != fmt.Sprint(werr) || p.pos != wpos {
+			t.Fatalf("str(%q) = %q, %v, pos %d; reference %q, %v, pos %d", data, got, err, p.pos, want, werr, wpos)
+		}
+		if err != nil && werr != nil && err.(*jsonSyntaxError).off != werr.(*jsonSyntaxError).off {
+			t.Fatalf("str(%q): error at %d, reference at %d", data, err.(*jsonSyntaxError).off, werr.(*jsonSyntaxError).off)
+		}
+	})
+}
+
+// TestPrintableLines compares the word-at-a-time test with the byte loop
+// for every byte value at every place of a word, and on random text.
+func TestPrintableLines(t *testing.T) {
+	base := []byte("sops:\n    age:\n        - recipient: age1qqq\n")
+	for c := range 256 {
+		for at := range 17 {
+			b := append([]byte(nil), base...)
+			b[at] = byte(c)
+			for _, n := range []int{len(b), 8, 9, 16, 17} {
+				if got, want := printableLines(b[:n]), refPrintableLines(b[:n]); got != want {
+					t.Fatalf("byte %#x at %d, %d bytes: %v, want %v", c, at, n, got, want)
+				}
+			}
+		}
+	}
+	r := rand.New(rand.NewSource(2))
+	for range 20000 {
+		b := make([]byte, r.Intn(40))
+		for i := range b {
+			b[i] = byte(0x1e + r.Intn(0x63))
+		}
+		if got, want := printableLines(b), refPrintableLines(b); got != want {
+			t.Fatalf("%q: %v, want %v", b, got, want)
+		}
+	}
+}
+
+// FuzzPrintableLines compares printableLines with the byte loop.
+func FuzzPrintableLines(f *testing.F) {
+	f.Add([]byte("sops:\n    mac: x\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := printableLines(b), refPrintableLines(b); got != want {
+			t.Fatalf("%q: %v, want %v", b, got, want)
+		}
+	})
+}

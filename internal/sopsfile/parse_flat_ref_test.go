@@ -471,3 +471,45 @@ func refUnescapeJSON(b []byte) (string, bool) {
 	}
 	return string(out), true
 }
+
+// refStr is jsonParser.str as it was before it searched with IndexByte:
+// the value, the error and where the parser stands after it.
+func refStr(data []byte, pos int) (string, error, int) {
+	p := &jsonParser{data: data, pos: pos, line: 1, a: &marena{}}
+	if p.pos >= len(p.data) || p.data[p.pos] != '"' {
+		return "", p.fail("expected string"), p.pos
+	}
+	start := p.pos
+	esc := false
+	for i := p.pos + 1; i < len(p.data); i++ {
+		switch p.data[i] {
+		case '\\':
+			esc = true
+			i++
+		case '"':
+			p.pos = i + 1
+			if !esc {
+				return string(p.data[start+1 : i]), nil, p.pos
+			}
+			s, ok := unescapeJSON(p.data[start+1 : i])
+			if !ok {
+				p.pos = start
+				return "", p.fail("invalid string"), p.pos
+			}
+			return s, nil, p.pos
+		case '\n':
+			return "", p.fail("newline in string"), p.pos
+		}
+	}
+	return "", p.fail("unterminated string"), p.pos
+}
+
+// refPrintableLines is the byte loop printableLines replaced.
+func refPrintableLines(block []byte) bool {
+	for _, c := range block {
+		if (c < 0x20 && c != '\n') || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}

@@ -137,28 +137,45 @@ func (p *jsonParser) strAs(key bool) (string, error) {
 	}
 	start := p.pos
 	esc := false
-	for i := p.pos + 1; i < len(p.data); i++ {
-		switch p.data[i] {
-		case '\\':
-			esc = true
-			i++
-		case '"':
-			p.pos = i + 1
-			if !esc {
-				if key {
-					return metadataKey(p.data[start+1 : i]), nil
-				}
-				return string(p.data[start+1 : i]), nil
-			}
-			s, ok := unescapeJSON(p.data[start+1 : i])
-			if !ok {
-				p.pos = start
-				return "", p.fail("invalid string")
-			}
-			return s, nil
-		case '\n':
+	// The string ends at the first quote not escaped; a newline before it
+	// (not escaped) is an error. Quotes, backslashes and newlines are found
+	// with IndexByte, not byte by byte: enc values are long.
+	for i := p.pos + 1; i < len(p.data); {
+		rest := p.data[i:]
+		seg := rest
+		q := bytes.IndexByte(rest, '"')
+		if q >= 0 {
+			seg = rest[:q]
+		}
+		b := bytes.IndexByte(seg, '\\')
+		if b < 0 {
+			b = len(seg)
+		}
+		if bytes.IndexByte(seg[:b], '\n') >= 0 {
 			return "", p.fail("newline in string")
 		}
+		if b < len(seg) {
+			esc = true
+			i += b + 2 // the backslash and the character it escapes
+			continue
+		}
+		if q < 0 {
+			break
+		}
+		end := i + q
+		p.pos = end + 1
+		if !esc {
+			if key {
+				return metadataKey(p.data[start+1 : end]), nil
+			}
+			return string(p.data[start+1 : end]), nil
+		}
+		s, ok := unescapeJSON(p.data[start+1 : end])
+		if !ok {
+			p.pos = start
+			return "", p.fail("invalid string")
+		}
+		return s, nil
 	}
 	return "", p.fail("unterminated string")
 }

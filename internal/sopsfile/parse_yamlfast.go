@@ -2,6 +2,7 @@ package sopsfile
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
 )
 
@@ -30,10 +31,8 @@ func parseYAMLBlockFast(block []byte, offset int) (n *mnode, ok bool) {
 func parseYAMLBlockFastIn(block []byte, offset int, a *marena) (n *mnode, ok bool) {
 	// Printable ASCII and line feeds only; anything else (tabs, CR,
 	// control characters, non-ASCII text) is left to yaml.v3.
-	for _, c := range block {
-		if (c < 0x20 && c != '\n') || c >= 0x7f {
-			return nil, false
-		}
+	if !printableLines(block) {
+		return nil, false
 	}
 	p := &fastYAML{offset: offset, lines: a.lines[:0], a: a}
 	defer func() { a.lines = p.lines[:0] }() // kept for the next block
@@ -67,6 +66,37 @@ func parseYAMLBlockFastIn(block []byte, offset int, a *marena) (n *mnode, ok boo
 }
 
 func (p *fastYAML) bail() { panic(fastBail{}) }
+
+// printableLines reports whether b holds only printable ASCII and line
+// feeds. It tests eight bytes at a time: a word without a byte of 0x80 or
+// more, of 0x7f, or below 0x20 passes at once; one that has a byte below
+// 0x20 (a line feed, usually) is looked at byte by byte.
+func printableLines(b []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for len(b) >= 8 {
+		w := binary.LittleEndian.Uint64(b)
+		if w&highs != 0 {
+			return false // a byte of 0x80 or more
+		}
+		if x := w ^ (0x7f * ones); (x-ones)&^x&highs != 0 {
+			return false // 0x7f
+		}
+		if (w-0x20*ones)&^w&highs != 0 { // a byte below 0x20
+			for _, c := range b[:8] {
+				if c < 0x20 && c != '\n' {
+					return false
+				}
+			}
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if (c < 0x20 && c != '\n') || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
 
 func (p *fastYAML) num(i int) int { return p.offset + i + 1 }
 
