@@ -344,8 +344,7 @@ func Walk(roots []string) ([]string, error) {
 // elsewhere on the machine). The temporary files met are returned too.
 func WalkTree(roots []string, opts DiscoverOptions) ([]string, *Tree, error) {
 	tree := &Tree{}
-	seen := map[string]bool{}
-	var out []string
+	var out []string // may hold a path twice (roots that overlap) until compacted
 	var links []string
 	rootReal := ""
 	if opts.Root != "" {
@@ -384,13 +383,7 @@ func WalkTree(roots []string, opts DiscoverOptions) ([]string, *Tree, error) {
 		links = append(links, p)
 		return true
 	}
-	add := func(p string) {
-		p = filepath.Clean(p)
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, p)
-		}
-	}
+	add := func(p string) { out = append(out, p) }
 	dedupe := func() {
 		// Drop links whose target is listed under its own name or
 		// through an earlier link.
@@ -439,7 +432,7 @@ func WalkTree(roots []string, opts DiscoverOptions) ([]string, *Tree, error) {
 						continue
 					}
 				}
-				add(root)
+				add(filepath.Clean(root))
 			}
 			continue
 		}
@@ -472,8 +465,10 @@ func WalkTree(roots []string, opts DiscoverOptions) ([]string, *Tree, error) {
 			return nil, nil, err
 		}
 	}
-	dedupe()
+	// Paths under a folder come from filepath.Join: already clean.
 	sort.Strings(out)
+	out = compactSorted(out)
+	dedupe()
 	sort.Slice(tree.SkippedLinks, func(i, j int) bool { return tree.SkippedLinks[i].Path < tree.SkippedLinks[j].Path })
 	tree.SkippedLinks = slicesCompactLinks(tree.SkippedLinks)
 	sort.Strings(tree.Temps)
