@@ -514,27 +514,17 @@ func namedStanzas(groups [][]sopsfile.Stanza) [][]sopsfile.Stanza {
 }
 
 // detach drops what check and report do not use from f (the encrypted data
-// keys) and copies the strings kept, which may share memory with the file's
-// content, so that the content is freed at once.
+// keys, kept by no finding). The strings kept need no copy: what
+// sopsfile.Parse returns never shares memory with the file's content
+// (the walk reuses that memory for the next file, DiscoverOptions.ReuseData,
+// and sopsfile's TestWalkReuseData holds Parse to it).
 func detach(f *sopsfile.File) {
 	for _, g := range f.Groups {
 		for i := range g {
 			g[i].Enc = ""
-			g[i].Key.ID = strings.Clone(g[i].Key.ID)
-			g[i].Problem = strings.Clone(g[i].Problem)
 			g[i].CreatedAt = ""
 		}
 	}
-	for i := range f.Problems {
-		f.Problems[i].Message = strings.Clone(f.Problems[i].Message)
-	}
-	f.MAC = strings.Clone(f.MAC)
-	f.LastModified = strings.Clone(f.LastModified)
-	f.Version = strings.Clone(f.Version)
-	f.EncryptedRegex, f.UnencryptedRegex = strings.Clone(f.EncryptedRegex), strings.Clone(f.UnencryptedRegex)
-	f.EncryptedSuffix, f.UnencryptedSuffix = strings.Clone(f.EncryptedSuffix), strings.Clone(f.UnencryptedSuffix)
-	f.EncryptedCommentRegex = strings.Clone(f.EncryptedCommentRegex)
-	f.UnencryptedCommentRegex = strings.Clone(f.UnencryptedCommentRegex)
 }
 
 // catchAll reports whether a path_regex matches every path: absent, empty,
