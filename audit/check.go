@@ -311,11 +311,13 @@ func Scan(opts ScanOptions) (*ScanResult, error) {
 	}
 	// sopsfile.WalkParsed reads and parses the files on a worker per CPU
 	// and drops each file's content once it is checked: memory stays flat
-	// on large trees.
+	// on large trees. Nothing here keeps found.Data (nor a slice of it)
+	// past the callback, so the workers read every file into the same
+	// buffer (ReuseData).
 	var results []*FileResult
 	var sopsYml []bool
 	var paths []string
-	tree, err := sopsfile.WalkParsedTree(roots, sopsfile.DiscoverOptions{Jobs: opts.Workers, Root: root}, func(n int) {
+	tree, err := sopsfile.WalkParsedTree(roots, sopsfile.DiscoverOptions{Jobs: opts.Workers, Root: root, ReuseData: true}, func(n int) {
 		res.Scanned = n
 		results = make([]*FileResult, n)
 		sopsYml = make([]bool, n)
@@ -495,6 +497,11 @@ func rootRuleDiffers(root *recipients.Config, abs string, rule *recipients.Rule)
 // namedStanzas is groups without the entries that name no key (a malformed
 // entry, reported as metadata): they are not an "extra" recipient.
 func namedStanzas(groups [][]sopsfile.Stanza) [][]sopsfile.Stanza {
+	if !slices.ContainsFunc(groups, func(g []sopsfile.Stanza) bool {
+		return slices.ContainsFunc(g, func(s sopsfile.Stanza) bool { return s.Key.ID == "" })
+	}) {
+		return groups // the usual case: nothing to leave out, nothing copied
+	}
 	out := make([][]sopsfile.Stanza, len(groups))
 	for i, g := range groups {
 		for _, s := range g {
@@ -507,27 +514,17 @@ func namedStanzas(groups [][]sopsfile.Stanza) [][]sopsfile.Stanza {
 }
 
 // detach drops what check and report do not use from f (the encrypted data
-// keys) and copies the strings kept, which may share memory with the file's
-// content, so that the content is freed at once.
+// keys, kept by no finding). The strings kept need no copy: what
+// sopsfile.Parse returns never shares memory with the file's content
+// (the walk reuses that memory for the next file, DiscoverOptions.ReuseData,
+// and sopsfile's TestWalkReuseData holds Parse to it).
 func detach(f *sopsfile.File) {
 	for _, g := range f.Groups {
 		for i := range g {
 			g[i].Enc = ""
-			g[i].Key.ID = strings.Clone(g[i].Key.ID)
-			g[i].Problem = strings.Clone(g[i].Problem)
 			g[i].CreatedAt = ""
 		}
 	}
-	for i := range f.Problems {
-		f.Problems[i].Message = strings.Clone(f.Problems[i].Message)
-	}
-	f.MAC = strings.Clone(f.MAC)
-	f.LastModified = strings.Clone(f.LastModified)
-	f.Version = strings.Clone(f.Version)
-	f.EncryptedRegex, f.UnencryptedRegex = strings.Clone(f.EncryptedRegex), strings.Clone(f.UnencryptedRegex)
-	f.EncryptedSuffix, f.UnencryptedSuffix = strings.Clone(f.EncryptedSuffix), strings.Clone(f.UnencryptedSuffix)
-	f.EncryptedCommentRegex = strings.Clone(f.EncryptedCommentRegex)
-	f.UnencryptedCommentRegex = strings.Clone(f.UnencryptedCommentRegex)
 }
 
 // catchAll reports whether a path_regex matches every path: absent, empty,

@@ -67,9 +67,15 @@ func ageArmored(enc string) bool {
 		if line == "" || len(line) > len(src) {
 			return false
 		}
-		n, err := strictBase64.Decode(dst[:], src[:copy(src[:], line)])
-		if err != nil || first && !bytes.HasPrefix(dst[:n], []byte(ageHeader)) {
-			return false
+		n := len(dst)
+		if first || len(line) < len(src) || !base64Line(line) {
+			// The first line (its content must begin with the age
+			// header), a short line (padding), or anything odd: decoded.
+			var err error
+			n, err = strictBase64.Decode(dst[:], src[:copy(src[:], line)])
+			if err != nil || first && !bytes.HasPrefix(dst[:n], []byte(ageHeader)) {
+				return false
+			}
 		}
 		if n < len(dst) {
 			// A short line is the last: the footer follows.
@@ -78,6 +84,25 @@ func ageArmored(enc string) bool {
 		}
 	}
 }
+
+// base64Line reports whether line is made of the 64 characters of
+// standard base64 only: a full line of them decodes, strictly, to 48 bytes
+// (no padding, no leftover bits), so it need not be decoded to be checked.
+func base64Line(line string) bool {
+	for i := 0; i < len(line); i++ {
+		if !isBase64[line[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+var isBase64 = func() (t [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/" {
+		t[c] = true
+	}
+	return t
+}()
 
 // cutLine splits s after its first line, without the "\n" or "\r\n".
 func cutLine(s string) (line, rest string) {

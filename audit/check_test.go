@@ -982,6 +982,21 @@ func TestAgeArmored(t *testing.T) {
 		"header only":        "-----BEGIN AGE ENCRYPTED FILE-----\n-----END AGE ENCRYPTED FILE-----\n",
 		"padding mid-line":   strings.Replace(good, lines[1], lines[1][:62]+"==", 1),
 	}
+	if len(lines) > 3 {
+		// Lines after the first are checked without decoding when full.
+		l := lines[2]
+		for name, bad := range map[string]string{
+			"bad character line 2": l[:10] + "!" + l[11:],
+			"url base64 line 2":    l[:10] + "-" + l[11:],
+			"padding line 2":       l[:62] + "==",
+			"cr inside line 2":     l[:10] + "\r" + l[10:63],
+			"space inside line 2":  l[:10] + " " + l[10:63],
+			"short line 2":         l[:63],
+			"long line 2":          l + "A",
+		} {
+			cases[name] = strings.Replace(good, l, bad, 1)
+		}
+	}
 	for name, enc := range cases {
 		data, err := io.ReadAll(armor.NewReader(strings.NewReader(enc)))
 		want := err == nil && bytes.HasPrefix(data, []byte(ageHeader))
@@ -992,4 +1007,30 @@ func TestAgeArmored(t *testing.T) {
 	if !ageArmored(good) {
 		t.Error("a real age file is refused")
 	}
+}
+
+// FuzzAgeArmored compares ageArmored with age's armor reader.
+func FuzzAgeArmored(f *testing.F) {
+	var buf bytes.Buffer
+	aw := armor.NewWriter(&buf)
+	r, err := age.GenerateX25519Identity()
+	if err != nil {
+		f.Fatal(err)
+	}
+	w, err := age.Encrypt(aw, r.Recipient())
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := w.Write(make([]byte, 100)); err != nil || w.Close() != nil || aw.Close() != nil {
+		f.Fatal("age encrypt failed")
+	}
+	f.Add(buf.String())
+	f.Add(strings.ReplaceAll(buf.String(), "\n", "\r\n"))
+	f.Fuzz(func(t *testing.T, enc string) {
+		data, err := io.ReadAll(armor.NewReader(strings.NewReader(enc)))
+		want := err == nil && bytes.HasPrefix(data, []byte(ageHeader))
+		if got := ageArmored(enc); got != want {
+			t.Fatalf("ageArmored(%q) = %v, age's reader %v (%v)", enc, got, want, err)
+		}
+	})
 }

@@ -24,34 +24,83 @@ func (d GroupDiff) Empty() bool { return len(d.Missing) == 0 && len(d.Extra) == 
 func DiffGroups(wanted []recipients.Group, actual [][]sopsfile.Stanza) []GroupDiff {
 	var diffs []GroupDiff
 	for i := 0; i < max(len(wanted), len(actual)); i++ {
-		d := GroupDiff{Group: i}
-		have := map[recipients.Key]bool{}
-		if i < len(actual) {
-			for _, s := range actual[i] {
-				have[s.Key] = true
-			}
-		}
-		want := map[recipients.Key]bool{}
+		var members []recipients.Member
+		var stanzas []sopsfile.Stanza
 		if i < len(wanted) {
-			for _, m := range wanted[i].Members {
-				want[m.Key] = true
-				if !have[m.Key] {
-					d.Missing = append(d.Missing, m)
-				}
-			}
+			members = wanted[i].Members
 		}
 		if i < len(actual) {
-			for _, s := range actual[i] {
-				if !want[s.Key] {
-					d.Extra = append(d.Extra, s)
-				}
-			}
+			stanzas = actual[i]
 		}
+		var d GroupDiff
+		if len(members)*len(stanzas) <= smallDiff {
+			d = diffSmall(members, stanzas)
+		} else {
+			d = diffMaps(members, stanzas)
+		}
+		d.Group = i
 		if !d.Empty() {
 			diffs = append(diffs, d)
 		}
 	}
 	return diffs
+}
+
+// smallDiff is the size (wanted × actual) up to which a group is compared
+// by scanning: for the groups every repository has, quicker than the two
+// maps a larger group needs (DiffGroups runs for every file).
+const smallDiff = 1024
+
+// diffMaps compares one group through sets of keys.
+func diffMaps(members []recipients.Member, stanzas []sopsfile.Stanza) GroupDiff {
+	var d GroupDiff
+	have := make(map[recipients.Key]bool, len(stanzas))
+	for _, s := range stanzas {
+		have[s.Key] = true
+	}
+	want := make(map[recipients.Key]bool, len(members))
+	for _, m := range members {
+		want[m.Key] = true
+		if !have[m.Key] {
+			d.Missing = append(d.Missing, m)
+		}
+	}
+	for _, s := range stanzas {
+		if !want[s.Key] {
+			d.Extra = append(d.Extra, s)
+		}
+	}
+	return d
+}
+
+// diffSmall is diffMaps by scanning.
+func diffSmall(members []recipients.Member, stanzas []sopsfile.Stanza) GroupDiff {
+	var d GroupDiff
+	for _, m := range members {
+		found := false
+		for j := range stanzas {
+			if stanzas[j].Key == m.Key {
+				found = true
+				break
+			}
+		}
+		if !found {
+			d.Missing = append(d.Missing, m)
+		}
+	}
+	for _, s := range stanzas {
+		found := false
+		for j := range members {
+			if members[j].Key == s.Key {
+				found = true
+				break
+			}
+		}
+		if !found {
+			d.Extra = append(d.Extra, s)
+		}
+	}
+	return d
 }
 
 // EffectiveThreshold returns the Shamir threshold sops applies: with several

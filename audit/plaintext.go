@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"go.yaml.in/yaml/v3"
 
@@ -206,10 +207,10 @@ type yamlWalker struct {
 }
 
 func yamlPlaintext(r *encRules, data []byte) ([]PlainValue, error) {
-	data = blankMetadata(data)
-	if allEncryptedYAML(data) {
+	if yamlAllEncrypted(data) {
 		return nil, nil
 	}
+	data = blankMetadata(data)
 	w := &yamlWalker{r: r}
 	err := w.walk(data)
 	return w.out, err
@@ -240,6 +241,24 @@ func (w *yamlWalker) walk(data []byte) error {
 // "sops:" line stays, so comments keep their places in the tree.
 func blankMetadata(data []byte) []byte {
 	var out []byte
+	metadataBodies(data, func(from, to int) {
+		if out == nil {
+			out = append([]byte(nil), data...)
+		}
+		for k := from; k < to; k++ {
+			out[k] = ' '
+		}
+	})
+	if out == nil {
+		return data
+	}
+	return out
+}
+
+// metadataBodies calls blank with the span (newline excluded) of every
+// line of the body of a top-level "sops:" block, in order: the lines
+// blankMetadata blanks.
+func metadataBodies(data []byte, blank func(from, to int)) {
 	pos := 0
 	for {
 		i := bytes.Index(data[pos:], []byte("\nsops:"))
@@ -253,9 +272,6 @@ func blankMetadata(data []byte) []byte {
 			pos = start
 			continue
 		}
-		if out == nil {
-			out = append([]byte(nil), data...)
-		}
 		j := start + eol + 1
 		for j < len(data) {
 			end := bytes.IndexByte(data[j:], '\n')
@@ -266,9 +282,7 @@ func blankMetadata(data []byte) []byte {
 			if len(line) > 0 && line[0] != ' ' && line[0] != '\t' && line[0] != '\r' {
 				break
 			}
-			for k := j; k < j+end; k++ {
-				out[k] = ' '
-			}
+			blank(j, j+end)
 			j += end + 1
 		}
 		pos = j - 1
@@ -276,10 +290,29 @@ func blankMetadata(data []byte) []byte {
 			break
 		}
 	}
-	if out == nil {
-		return data
+}
+
+// yamlAllEncrypted is allEncryptedYAML(blankMetadata(data)) without a copy
+// of data: the lines blankMetadata would blank (all spaces) pass anyway,
+// so they are skipped, and the others are read in place.
+func yamlAllEncrypted(data []byte) bool {
+	var buf [128]int
+	blanked := buf[:0] // starts of the lines blankMetadata blanks
+	metadataBodies(data, func(from, _ int) { blanked = append(blanked, from) })
+	// A view of data, read only while data is: nothing here keeps it.
+	text := unsafe.String(unsafe.SliceData(data), len(data))
+	off := 0
+	for text != "" {
+		line, rest, _ := strings.Cut(text, "\n")
+		if len(blanked) > 0 && blanked[0] == off {
+			blanked = blanked[1:]
+		} else if !simpleEncryptedLine(strings.TrimRight(line, "\r")) {
+			return false
+		}
+		off += len(line) + 1
+		text = rest
 	}
-	return out
+	return true
 }
 
 // allEncryptedYAML is the fast path of the YAML walk: it reports true when

@@ -1,6 +1,7 @@
 package rekey
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"path/filepath"
 
@@ -12,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"unsafe"
 
 	"github.com/sopsfleet/sopsfleet/internal/atomicfile"
 	"github.com/sopsfleet/sopsfleet/internal/sopsfile"
@@ -189,6 +191,10 @@ func RunTree(ctx context.Context, roots []string, walk sopsfile.DiscoverOptions,
 	if walk.Jobs <= 0 {
 		walk.Jobs = opts.Jobs
 	}
+	// Each file's content is done with when process returns (a file to
+	// rewrite is staged, its new content written, before), so the walk
+	// may read the next file into the same memory.
+	walk.ReuseData = true
 	e := newEngine(opts)
 	var results []Result
 	var kind []byte // per path: 0 not looked at, 's' sops, 'i' ignored
@@ -355,6 +361,15 @@ func (e *engine) getOpener() (*sopsfile.Opener, error) {
 	return e.opener, e.openErr
 }
 
+// overlaps reports whether a and b share memory.
+func overlaps(a, b []byte) bool {
+	if cap(a) == 0 || cap(b) == 0 {
+		return false
+	}
+	a0, b0 := uintptr(unsafe.Pointer(unsafe.SliceData(a))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return a0 < b0+uintptr(cap(b)) && b0 < a0+uintptr(cap(a))
+}
+
 func failed(path string, err error) Result {
 	return Result{Path: path, Status: StatusFailed, Err: err, Error: err.Error()}
 }
@@ -365,6 +380,11 @@ func (e *engine) process(in sopsfile.Found) Result {
 	<-e.cpu
 	if out == nil {
 		return r
+	}
+	if overlaps(out, data) {
+		// The walk reuses data's memory for a later file
+		// (DiscoverOptions.ReuseData): out must not share it.
+		out = bytes.Clone(out)
 	}
 	// Staged, not written: the new content goes to a temporary file now
 	// (the old content is let go, only its digest kept) and is renamed into

@@ -178,3 +178,41 @@ func TestTreeRoot(t *testing.T) {
 		t.Errorf("TreeRoot(%s) = %s, want the git top level %s", sub, got, want)
 	}
 }
+
+// TestWalkOverlappingRoots: roots that overlap (a folder and a folder or
+// file inside it, spelled differently) list every file once, sorted and
+// clean, links to a listed file dropped.
+func TestWalkOverlappingRoots(t *testing.T) {
+	root := t.TempDir()
+	for _, p := range []string{"a/x.yaml", "a/b/y.yaml", "a-b/z.yaml", "a.txt"} {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte("k: v\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("x.yaml", filepath.Join(root, "a", "link.yaml")); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	got, err := Walk([]string{
+		filepath.Join(root, "a"), root + "/a/b/", filepath.Join(root, "a", "b", "y.yaml"),
+		root + "/./a-b", filepath.Join(root, "a.txt"), root + "//a.txt",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rel []string
+	for _, p := range got {
+		r, err := filepath.Rel(root, p)
+		if err != nil || p != filepath.Clean(p) {
+			t.Fatalf("path %q not clean or outside (%v)", p, err)
+		}
+		rel = append(rel, filepath.ToSlash(r))
+	}
+	want := "a-b/z.yaml a.txt a/b/y.yaml a/x.yaml"
+	if strings.Join(rel, " ") != want {
+		t.Errorf("walked %v, want %s", rel, want)
+	}
+}

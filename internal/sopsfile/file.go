@@ -120,17 +120,19 @@ type Stanza struct {
 // error naming the line where known.
 func Parse(path string, data []byte) (*File, error) {
 	f := &File{Path: path, Format: FormatFor(path), Documents: 1}
+	s := scratches.Get().(*parseScratch)
+	defer s.release() // after fromTree: nothing of f points into s
 	var root *mnode
 	var err error
 	switch f.Format {
 	case FormatYAML:
-		root, err = parseYAML(f, data)
+		root, err = parseYAML(f, data, s)
 	case FormatJSON, FormatBinary:
-		root, err = parseJSON(data)
+		root, err = parseJSONIn(data, &s.a)
 	case FormatDotenv:
-		root, err = parseDotenv(f, data)
+		root, err = parseDotenv(f, data, s)
 	case FormatINI:
-		root, err = parseINI(data)
+		root, err = parseINI(data, s)
 	}
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -17,6 +18,7 @@ type jsonParser struct {
 	pos  int
 	// line bookkeeping: lines are counted lazily and only forward.
 	lineOff, line int
+	a             *marena
 }
 
 type jsonSyntaxError struct {
@@ -55,7 +57,12 @@ func (p *jsonParser) ws() {
 // parseJSON returns the tree of the top-level "sops" value, nil when there
 // is none.
 func parseJSON(data []byte) (root *mnode, err error) {
-	p := &jsonParser{data: data, line: 1}
+	return parseJSONIn(data, &marena{})
+}
+
+// parseJSONIn is parseJSON building the tree in a.
+func parseJSONIn(data []byte, a *marena) (root *mnode, err error) {
+	p := &jsonParser{data: data, line: 1, a: a}
 	defer func() {
 		var se *jsonSyntaxError
 		if errors.As(err, &se) {
@@ -120,31 +127,55 @@ func parseJSON(data []byte) (root *mnode, err error) {
 }
 
 // str reads a string token and returns its value.
-func (p *jsonParser) str() (string, error) {
+func (p *jsonParser) str() (string, error) { return p.strAs(false) }
+
+// strAs is str; key says the string is a key, which for the keys of
+// sops metadata makes no new string.
+func (p *jsonParser) strAs(key bool) (string, error) {
 	if p.pos >= len(p.data) || p.data[p.pos] != '"' {
 		return "", p.fail("expected string")
 	}
 	start := p.pos
 	esc := false
-	for i := p.pos + 1; i < len(p.data); i++ {
-		switch p.data[i] {
-		case '\\':
-			esc = true
-			i++
-		case '"':
-			p.pos = i + 1
-			if !esc {
-				return string(p.data[start+1 : i]), nil
-			}
-			s, ok := unescapeJSON(p.data[start+1 : i])
-			if !ok {
-				p.pos = start
-				return "", p.fail("invalid string")
-			}
-			return s, nil
-		case '\n':
+	// The string ends at the first quote not escaped; a newline before it
+	// (not escaped) is an error. Quotes, backslashes and newlines are found
+	// with IndexByte, not byte by byte: enc values are long.
+	for i := p.pos + 1; i < len(p.data); {
+		rest := p.data[i:]
+		seg := rest
+		q := bytes.IndexByte(rest, '"')
+		if q >= 0 {
+			seg = rest[:q]
+		}
+		b := bytes.IndexByte(seg, '\\')
+		if b < 0 {
+			b = len(seg)
+		}
+		if bytes.IndexByte(seg[:b], '\n') >= 0 {
 			return "", p.fail("newline in string")
 		}
+		if b < len(seg) {
+			esc = true
+			i += b + 2 // the backslash and the character it escapes
+			continue
+		}
+		if q < 0 {
+			break
+		}
+		end := i + q
+		p.pos = end + 1
+		if !esc {
+			if key {
+				return metadataKey(p.data[start+1 : end]), nil
+			}
+			return string(p.data[start+1 : end]), nil
+		}
+		s, ok := unescapeJSON(p.data[start+1 : end])
+		if !ok {
+			p.pos = start
+			return "", p.fail("invalid string")
+		}
+		return s, nil
 	}
 	return "", p.fail("unterminated string")
 }
@@ -236,7 +267,8 @@ func (p *jsonParser) tree() (*mnode, error) {
 	if p.pos >= len(p.data) {
 		return nil, p.fail("unexpected end of input")
 	}
-	n := &mnode{line: p.lineAt(p.pos), start: p.pos}
+	n := p.a.node()
+	n.line, n.start = p.lineAt(p.pos), p.pos
 	switch c := p.data[p.pos]; c {
 	case '"':
 		s, err := p.str()
@@ -253,6 +285,7 @@ func (p *jsonParser) tree() (*mnode, error) {
 		}
 		p.pos++
 		first := true
+		m := p.a.mark()
 		for {
 			p.ws()
 			if p.pos >= len(p.data) {
@@ -272,7 +305,7 @@ func (p *jsonParser) tree() (*mnode, error) {
 			first = false
 			if c == '{' {
 				kOff := p.pos
-				k, err := p.str()
+				k, err := p.strAs(true)
 				if err != nil {
 					return nil, err
 				}
@@ -282,16 +315,21 @@ func (p *jsonParser) tree() (*mnode, error) {
 				}
 				p.pos++
 				p.ws()
-				n.keys = append(n.keys, k)
-				n.kline = append(n.kline, p.lineAt(kOff))
-				n.kstart = append(n.kstart, kOff)
+				kLine := p.lineAt(kOff)
+				v, err := p.tree()
+				if err != nil {
+					return nil, err
+				}
+				p.a.pushKey(k, kLine, kOff, v)
+				continue
 			}
 			v, err := p.tree()
 			if err != nil {
 				return nil, err
 			}
-			n.items = append(n.items, v)
+			p.a.pushItem(v)
 		}
+		p.a.finish(n, m, true)
 		if c == '{' && len(n.kline) > 0 {
 			n.line = n.kline[0]
 		}
@@ -312,17 +350,22 @@ func (p *jsonParser) tree() (*mnode, error) {
 	return n, nil
 }
 
-// unescapeJSON decodes the body of a JSON string with escapes.
+// unescapeJSON decodes the body of a JSON string with escapes. The runs
+// between escapes are copied whole, into the string returned.
 func unescapeJSON(b []byte) (string, bool) {
-	out := make([]byte, 0, len(b))
+	var out strings.Builder
+	out.Grow(len(b))
 	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if c != '\\' {
-			if c < 0x20 {
-				return "", false
-			}
-			out = append(out, c)
-			continue
+		j := i
+		for j < len(b) && b[j] != '\\' && b[j] >= 0x20 {
+			j++
+		}
+		out.Write(b[i:j])
+		if i = j; i >= len(b) {
+			break
+		}
+		if b[i] < 0x20 {
+			return "", false
 		}
 		i++
 		if i >= len(b) {
@@ -330,17 +373,17 @@ func unescapeJSON(b []byte) (string, bool) {
 		}
 		switch b[i] {
 		case '"', '\\', '/':
-			out = append(out, b[i])
+			out.WriteByte(b[i])
 		case 'n':
-			out = append(out, '\n')
+			out.WriteByte('\n')
 		case 't':
-			out = append(out, '\t')
+			out.WriteByte('\t')
 		case 'r':
-			out = append(out, '\r')
+			out.WriteByte('\r')
 		case 'b':
-			out = append(out, '\b')
+			out.WriteByte('\b')
 		case 'f':
-			out = append(out, '\f')
+			out.WriteByte('\f')
 		case 'u':
 			r, ok := hex4(b[i+1:])
 			if !ok {
@@ -351,7 +394,7 @@ func unescapeJSON(b []byte) (string, bool) {
 				if i+6 < len(b) && b[i+1] == '\\' && b[i+2] == 'u' {
 					if r2, ok := hex4(b[i+3:]); ok {
 						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-							out = utf8.AppendRune(out, d)
+							out.WriteRune(d)
 							i += 6
 							continue
 						}
@@ -359,12 +402,13 @@ func unescapeJSON(b []byte) (string, bool) {
 				}
 				r = utf8.RuneError
 			}
-			out = utf8.AppendRune(out, r)
+			out.WriteRune(r)
 		default:
 			return "", false
 		}
 	}
-	if !utf8.Valid(out) {
+	s := out.String()
+	if !utf8.ValidString(s) {
 		// encoding/json replaces invalid UTF-8; let it decide.
 		var s string
 		if err := json.Unmarshal(append(append([]byte{'"'}, b...), '"'), &s); err != nil {
@@ -372,7 +416,7 @@ func unescapeJSON(b []byte) (string, bool) {
 		}
 		return s, true
 	}
-	return string(out), true
+	return s, true
 }
 
 func hex4(b []byte) (rune, bool) {

@@ -1,11 +1,15 @@
 package sopsfile
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/getsops/sops/v3/version"
@@ -105,6 +109,25 @@ func isEncryptedValue(s string) bool {
 	return true
 }
 
+// semanticVersion reports whether sops' version.AIsNewerThanB accepts v:
+// remembered for the few versions a tree holds (it splits and parses
+// them anew for every file).
+func semanticVersion(v string) bool {
+	if ok, found := versions.Load(v); found {
+		return ok.(bool)
+	}
+	_, err := version.AIsNewerThanB("3.3.0", v)
+	if versionsKept.Add(1) <= 64 {
+		versions.Store(strings.Clone(v), err == nil)
+	}
+	return err == nil
+}
+
+var (
+	versions     sync.Map // version → bool
+	versionsKept atomic.Int32
+)
+
 func (f *File) problem(line int, format string, args ...any) {
 	f.Problems = append(f.Problems, Problem{Line: line, Message: fmt.Sprintf(format, args...)})
 }
@@ -143,7 +166,7 @@ func (f *File) fromTree(root *mnode) error {
 		// sops compares every file's version with 3.3.0 before decrypting
 		// (common.DetectKMSEncryptionContextBug) and fails when it is not
 		// semantic.
-		if _, err := version.AIsNewerThanB("3.3.0", f.Version); err != nil {
+		if !semanticVersion(f.Version) {
 			f.problem(f.VersionLine, "version %q is not a sops version (major.minor.patch): sops refuses to decrypt the file", f.Version)
 		}
 	}
@@ -190,13 +213,20 @@ func (f *File) fromTree(root *mnode) error {
 
 // groupFromTree reads the stanzas of one group (or of the flat metadata).
 func groupFromTree(g *mnode, group int) []Stanza {
-	var out []Stanza
+	n := 0
+	for _, t := range stanzaTypes {
+		n += len(g.list(string(t)))
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]Stanza, 0, n)
 	for _, t := range stanzaTypes {
 		for i, item := range g.list(string(t)) {
 			out = append(out, stanzaFromTree(t, item, group, i))
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
+	slices.SortStableFunc(out, func(a, b Stanza) int { return cmp.Compare(a.Line, b.Line) })
 	return out
 }
 

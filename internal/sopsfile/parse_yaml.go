@@ -81,12 +81,12 @@ func docMarker(l []byte, m string) bool {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-func parseYAML(f *File, data []byte) (*mnode, error) {
+func parseYAML(f *File, data []byte, s *parseScratch) (*mnode, error) {
 	blocks, docs := scanYAML(data)
 	f.Documents = docs
 	if len(blocks) > 0 && blocks[0].doc == 0 {
 		b := blocks[0]
-		if n, ok := parseYAMLBlockFast(data[b.start:b.end], b.line-1); ok {
+		if n, ok := parseYAMLBlockFastIn(data[b.start:b.end], b.line-1, &s.a); ok {
 			f.MetadataLine = b.line
 			return n, nil
 		}

@@ -2,6 +2,7 @@ package sopsfile
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
 )
 
@@ -17,19 +18,24 @@ type fastYAML struct {
 	offset int      // line number of lines[0] minus one
 	// open: the last line has no newline.
 	open bool
+	a    *marena
 }
 
 type fastBail struct{}
 
 func parseYAMLBlockFast(block []byte, offset int) (n *mnode, ok bool) {
+	return parseYAMLBlockFastIn(block, offset, &marena{})
+}
+
+// parseYAMLBlockFastIn is parseYAMLBlockFast building the tree in a.
+func parseYAMLBlockFastIn(block []byte, offset int, a *marena) (n *mnode, ok bool) {
 	// Printable ASCII and line feeds only; anything else (tabs, CR,
 	// control characters, non-ASCII text) is left to yaml.v3.
-	for _, c := range block {
-		if (c < 0x20 && c != '\n') || c >= 0x7f {
-			return nil, false
-		}
+	if !printableLines(block) {
+		return nil, false
 	}
-	p := &fastYAML{offset: offset, lines: make([][]byte, 0, bytes.Count(block, []byte{'\n'})+1)}
+	p := &fastYAML{offset: offset, lines: a.lines[:0], a: a}
+	defer func() { a.lines = p.lines[:0] }() // kept for the next block
 	for len(block) > 0 {
 		i := bytes.IndexByte(block, '\n')
 		if i < 0 {
@@ -60,6 +66,37 @@ func parseYAMLBlockFast(block []byte, offset int) (n *mnode, ok bool) {
 }
 
 func (p *fastYAML) bail() { panic(fastBail{}) }
+
+// printableLines reports whether b holds only printable ASCII and line
+// feeds. It tests eight bytes at a time: a word without a byte of 0x80 or
+// more, of 0x7f, or below 0x20 passes at once; one that has a byte below
+// 0x20 (a line feed, usually) is looked at byte by byte.
+func printableLines(b []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for len(b) >= 8 {
+		w := binary.LittleEndian.Uint64(b)
+		if w&highs != 0 {
+			return false // a byte of 0x80 or more
+		}
+		if x := w ^ (0x7f * ones); (x-ones)&^x&highs != 0 {
+			return false // 0x7f
+		}
+		if (w-0x20*ones)&^w&highs != 0 { // a byte below 0x20
+			for _, c := range b[:8] {
+				if c < 0x20 && c != '\n' {
+					return false
+				}
+			}
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if (c < 0x20 && c != '\n') || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
 
 func (p *fastYAML) num(i int) int { return p.offset + i + 1 }
 
@@ -92,7 +129,7 @@ func (p *fastYAML) value(i, col int, rest string) (*mnode, int) {
 	if rest == "" || rest[0] == '#' {
 		j := p.content(i + 1)
 		if j >= len(p.lines) {
-			return &mnode{kind: kindNull, line: p.num(i), end: p.num(i)}, i + 1
+			return p.null(i), i + 1
 		}
 		ind := indentOf(p.lines[j])
 		t := p.lines[j][ind:]
@@ -102,7 +139,7 @@ func (p *fastYAML) value(i, col int, rest string) (*mnode, int) {
 		case ind > col:
 			return p.mapping(j, ind, nil)
 		}
-		return &mnode{kind: kindNull, line: p.num(i), end: p.num(i)}, i + 1
+		return p.null(i), i + 1
 	}
 	if rest[0] == '|' {
 		return p.literal(i, col, rest)
@@ -110,9 +147,17 @@ func (p *fastYAML) value(i, col int, rest string) (*mnode, int) {
 	return p.inline(i, rest), i + 1
 }
 
+// null is a null value on line i.
+func (p *fastYAML) null(i int) *mnode {
+	n := p.a.node()
+	n.kind, n.line, n.end = kindNull, p.num(i), p.num(i)
+	return n
+}
+
 // inline parses a scalar (or empty flow collection) on one line.
 func (p *fastYAML) inline(i int, s string) *mnode {
-	n := &mnode{kind: kindScalar, line: p.num(i), end: p.num(i)}
+	n := p.a.node()
+	n.kind, n.line, n.end = kindScalar, p.num(i), p.num(i)
 	s = strings.TrimRight(s, " ")
 	switch s[0] {
 	case '"':
@@ -213,48 +258,57 @@ func (p *fastYAML) literal(i, col int, header string) (*mnode, int) {
 			p.bail() // leading blank lines longer than the indentation
 		}
 	}
-	var parts []string
+	// The content lines, from i+1 up to k: a blank line no longer than
+	// the indentation is an empty line of the content; body is the number
+	// of lines up to the last that is not empty (the others are trailing
+	// line breaks, which only "|+" keeps).
 	k := i + 1
+	nparts, body, size := 0, 0, 0
 	for ; k < len(p.lines); k++ {
 		l := p.lines[k]
-		if len(bytes.TrimLeft(l, " ")) == 0 {
-			if len(l) > ind {
-				parts = append(parts, string(l[ind:]))
-			} else {
-				parts = append(parts, "")
-			}
-			continue
-		}
-		if indentOf(l) < ind {
+		if len(bytes.TrimLeft(l, " ")) != 0 && indentOf(l) < ind {
 			break
 		}
-		parts = append(parts, string(l[ind:]))
+		nparts++
+		if len(l) > ind {
+			body = nparts
+			size += len(l) - ind
+		}
 	}
-	// Trailing blank lines belong to the scalar only when kept.
-	body := len(parts)
-	for body > 0 && parts[body-1] == "" {
-		body--
-	}
-	v := strings.Join(parts[:body], "\n")
 	if p.open && k == len(p.lines) {
 		// The block ends the text without a final line break.
-		if chomp == '+' || body < len(parts) {
+		if chomp == '+' || body < nparts {
 			p.bail()
 		}
 		chomp = '-'
 	}
+	var b strings.Builder
+	b.Grow(size + nparts + 1)
+	for j := range body {
+		if j > 0 {
+			b.WriteByte('\n')
+		}
+		if l := p.lines[i+1+j]; len(l) > ind {
+			b.Write(l[ind:])
+		}
+	}
 	switch chomp {
 	case 0:
 		if body > 0 {
-			v += "\n"
+			b.WriteByte('\n')
 		}
 	case '+':
-		v += strings.Repeat("\n", len(parts)-body+1)
+		extra := nparts - body + 1
 		if body == 0 {
-			v = strings.Repeat("\n", len(parts))
+			extra = nparts
+		}
+		for range extra {
+			b.WriteByte('\n')
 		}
 	}
-	n := &mnode{kind: kindScalar, value: v, line: p.num(i), end: p.num(i)}
+	v := b.String()
+	n := p.a.node()
+	n.kind, n.value, n.line, n.end = kindScalar, v, p.num(i), p.num(i)
 	if v != "" {
 		n.end += strings.Count(v, "\n")
 		if !strings.HasSuffix(v, "\n") {
@@ -280,14 +334,16 @@ func splitKey(t []byte) (key, rest string, ok bool) {
 			return "", "", false
 		}
 	}
-	return string(t[:i]), strings.TrimSpace(string(t[i+1:])), true
+	return metadataKey(t[:i]), string(bytes.TrimSpace(t[i+1:])), true
 }
 
 // mapping parses a block mapping whose keys are at column ind, from line i.
 // first, when set, is the text of line i from the key on (an item's first
 // key after its dash).
 func (p *fastYAML) mapping(i, ind int, first []byte) (*mnode, int) {
-	n := &mnode{kind: kindMap}
+	n := p.a.node()
+	n.kind = kindMap
+	m := p.a.mark()
 	for {
 		var t []byte
 		if first != nil {
@@ -312,22 +368,23 @@ func (p *fastYAML) mapping(i, ind int, first []byte) (*mnode, int) {
 			p.bail()
 		}
 		v, next := p.value(i, ind, rest)
-		n.keys = append(n.keys, k)
-		n.kline = append(n.kline, p.num(i))
-		n.items = append(n.items, v)
+		p.a.pushKey(k, p.num(i), 0, v)
 		n.end = max(n.end, v.end, p.num(i))
 		i = next
 	}
-	if len(n.kline) == 0 {
+	if len(p.a.keys) == m.keys {
 		p.bail()
 	}
+	p.a.finish(n, m, false)
 	n.line = n.kline[0]
 	return n, i
 }
 
 // sequence parses a block sequence whose dashes are at column ind.
 func (p *fastYAML) sequence(i, ind int) (*mnode, int) {
-	n := &mnode{kind: kindList, line: p.num(i)}
+	n := p.a.node()
+	n.kind, n.line = kindList, p.num(i)
+	m := p.a.mark()
 	for {
 		i = p.content(i)
 		if i >= len(p.lines) {
@@ -354,8 +411,9 @@ func (p *fastYAML) sequence(i, ind int) (*mnode, int) {
 			item = p.inline(i, string(t))
 			i++
 		}
-		n.items = append(n.items, item)
+		p.a.pushItem(item)
 		n.end = max(n.end, item.end)
 	}
+	p.a.finish(n, m, false)
 	return n, i
 }
