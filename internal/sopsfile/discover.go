@@ -440,12 +440,20 @@ func WalkTree(roots []string, opts DiscoverOptions) ([]string, *Tree, error) {
 			}
 			continue
 		}
-		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		// A root that is a link to a folder (the working folder reached
+		// through ~/secrets -> ~/src/infra/secrets) is walked through the
+		// link: WalkDir does not follow a link, even as its root, and
+		// would find nothing.
+		walkRoot := root
+		if li, err := os.Lstat(root); err == nil && li.Mode()&fs.ModeSymlink != 0 {
+			walkRoot = root + string(filepath.Separator)
+		}
+		err = filepath.WalkDir(walkRoot, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
 			if d.IsDir() {
-				if d.Name() == ".git" && p != root {
+				if d.Name() == ".git" && p != walkRoot {
 					return filepath.SkipDir
 				}
 				return nil

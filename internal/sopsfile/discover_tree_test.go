@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -214,5 +215,32 @@ func TestWalkOverlappingRoots(t *testing.T) {
 	want := "a-b/z.yaml a.txt a/b/y.yaml a/x.yaml"
 	if strings.Join(rel, " ") != want {
 		t.Errorf("walked %v, want %s", rel, want)
+	}
+}
+
+// A root that is a link to a folder is walked through the link, its files
+// spelled under the link (the working folder reached through a link).
+func TestWalkTreeRootIsALink(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real")
+	if err := os.MkdirAll(filepath.Join(real, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"a.yaml", "sub/b.env"} {
+		if err := os.WriteFile(filepath.Join(real, f), []byte("x: 1\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Skip(err)
+	}
+	paths, tree, err := WalkTree([]string{link}, DiscoverOptions{Root: link})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(link, "a.yaml"), filepath.Join(link, "sub", "b.env")}
+	if !slices.Equal(paths, want) || len(tree.SkippedLinks) != 0 {
+		t.Fatalf("WalkTree(link) = %v (skipped %v), want %v", paths, tree.SkippedLinks, want)
 	}
 }
