@@ -401,47 +401,15 @@ func (t *flatTree) child(parent int32, list bool, keyb []byte, pos int) int32 {
 // built in s, in memory a later Parse reuses: this runs for every dotenv
 // and INI file of a walk.
 func unflatten(entries []flatEntry, s *parseScratch) (*mnode, error) {
-	mapSep, listSep := []byte("__map_"), []byte("__list_")
 	t := &s.flat
 	t.entries = entries
 	t.nodes = append(t.nodes[:0], fnode{first: -1, last: -1, next: -1, leaf: -1, parent: -1})
 	clear(t.big)
 	for ei, e := range entries {
-		path := e.keyb
 		n := int32(0)
-		state, last := 0, 0 // the token being read: 0 first, 1 map key, 2 list index; where it begins
-		finish := func(i int) {
-			switch state {
-			case 0:
-				n = t.child(n, false, path[last:i], 0)
-			case 1:
-				n = t.child(n, false, path[last+len(mapSep):i], 0)
-			case 2:
-				pos, _ := strconv.Atoi(string(path[last+len(listSep) : i]))
-				n = t.child(n, true, nil, pos)
-			}
-			last = i
-		}
-		for i := 0; i < len(path); {
-			j := bytes.Index(path[i:], []byte("__"))
-			if j < 0 {
-				break
-			}
-			i += j
-			switch {
-			case bytes.HasPrefix(path[i:], mapSep):
-				finish(i)
-				state = 1
-				i += len(mapSep)
-			case bytes.HasPrefix(path[i:], listSep):
-				finish(i)
-				state = 2
-				i += len(listSep)
-			default:
-				i++
-			}
-		}
-		finish(len(path))
+		splitFlatKey(e.keyb, func(list bool, key []byte, pos int) {
+			n = t.child(n, list, key, pos)
+		})
 		if l := t.nodes[n].leaf; l >= 0 {
 			return nil, fmt.Errorf("line %d: duplicate metadata key %q (also on line %d)", e.line, e.keyb, entries[l].line)
 		}
@@ -545,29 +513,44 @@ type flatToken struct {
 
 // tokenize splits a flattened key as sops' stores.tokenize does.
 func tokenize(path string) []flatToken {
-	const mapSep, listSep = "__map_", "__list_"
 	var tokens []flatToken
-	state := 0 // 0 normal, 1 map, 2 list
-	last := 0
+	splitFlatKey([]byte(path), func(list bool, key []byte, pos int) {
+		tokens = append(tokens, flatToken{list: list, key: string(key), pos: pos})
+	})
+	return tokens
+}
+
+// splitFlatKey splits a flattened key (a__list_0__map_b) as sops'
+// stores.tokenize does, calling emit for each part in order: a map key
+// (list false, key) or a list index (list true, pos). key is a slice of
+// path.
+func splitFlatKey(path []byte, emit func(list bool, key []byte, pos int)) {
+	mapSep, listSep := []byte("__map_"), []byte("__list_")
+	state, last := 0, 0 // the part being read: 0 first, 1 map key, 2 list index; where it begins
 	finish := func(i int) {
 		switch state {
 		case 0:
-			tokens = append(tokens, flatToken{key: path[last:i]})
+			emit(false, path[last:i], 0)
 		case 1:
-			tokens = append(tokens, flatToken{key: path[last+len(mapSep) : i]})
+			emit(false, path[last+len(mapSep):i], 0)
 		case 2:
-			pos, _ := strconv.Atoi(path[last+len(listSep) : i])
-			tokens = append(tokens, flatToken{list: true, pos: pos})
+			pos, _ := strconv.Atoi(string(path[last+len(listSep) : i]))
+			emit(true, nil, pos)
 		}
 		last = i
 	}
 	for i := 0; i < len(path); {
+		j := bytes.Index(path[i:], []byte("__"))
+		if j < 0 {
+			break
+		}
+		i += j
 		switch {
-		case strings.HasPrefix(path[i:], mapSep):
+		case bytes.HasPrefix(path[i:], mapSep):
 			finish(i)
 			state = 1
 			i += len(mapSep)
-		case strings.HasPrefix(path[i:], listSep):
+		case bytes.HasPrefix(path[i:], listSep):
 			finish(i)
 			state = 2
 			i += len(listSep)
@@ -576,5 +559,4 @@ func tokenize(path string) []flatToken {
 		}
 	}
 	finish(len(path))
-	return tokens
 }
