@@ -25,17 +25,24 @@ func ReadFile(name string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return readAll(f, f.Size())
-}
-
-// readAll reads r to its end into a buffer sized for size bytes (one byte
-// more, to see the end without growing).
-func readAll(r io.Reader, size int64) ([]byte, error) {
+	size := f.Size()
 	if size < 0 {
 		size = 512
 	}
-	buf := make([]byte, 0, size+1)
+	return ReadAll(f, make([]byte, 0, size+1), f.Size())
+}
+
+// ReadAll appends r to its end to buf, growing it only when the content
+// outgrows it (a file that grew since its size was taken). size is the
+// file's size when it was opened (-1: unknown): a read that stops short of
+// the room it was given right at that size is the end of the file (read(2)
+// of a regular file returns less only there), which saves the read that
+// would return nothing.
+func ReadAll(r io.Reader, buf []byte, size int64) ([]byte, error) {
 	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
@@ -44,8 +51,8 @@ func readAll(r io.Reader, size int64) ([]byte, error) {
 		if err != nil {
 			return buf, err
 		}
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
+		if int64(len(buf)) == size && len(buf) < cap(buf) {
+			return buf, nil
 		}
 	}
 }

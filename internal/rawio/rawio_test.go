@@ -68,7 +68,7 @@ func TestReadNoGrowth(t *testing.T) {
 // TestReadUnknownSize: a stream without a size (a pipe) is read whole.
 func TestReadUnknownSize(t *testing.T) {
 	data := bytes.Repeat([]byte("0123456789"), 1000)
-	got, err := readAll(io.MultiReader(bytes.NewReader(data[:3]), bytes.NewReader(data[3:])), -1)
+	got, err := ReadAll(io.MultiReader(bytes.NewReader(data[:3]), bytes.NewReader(data[3:])), nil, -1)
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("got %d bytes, %v", len(got), err)
 	}

@@ -237,7 +237,7 @@ func readSniffed(path string, buf []byte) (data []byte, whole bool, err error) {
 		}
 	}
 	if size >= 0 && size <= LargeFile {
-		data, err := readAll(r, bufFor(buf, size+1), size)
+		data, err := rawio.ReadAll(r, bufFor(buf, size+1), size)
 		return data, err == nil, err
 	}
 	head := bufFor(buf, SniffSize)[:SniffSize]
@@ -254,7 +254,7 @@ func readSniffed(path string, buf []byte) (data []byte, whole bool, err error) {
 	}
 	all := make([]byte, len(head), max(size, SniffSize)+1)
 	copy(all, head)
-	data, err = readAll(r, all, size)
+	data, err = rawio.ReadAll(r, all, size)
 	return data, err == nil, err
 }
 
@@ -265,31 +265,6 @@ func bufFor(buf []byte, n int64) []byte {
 		return buf[:0]
 	}
 	return make([]byte, 0, n)
-}
-
-// readAll appends r to its end to buf, growing it only when the content
-// outgrows it (a file that grew since its size was taken). size is the
-// file's size when it was opened (-1: unknown): a read that stops short
-// of the room it was given right at that size is the end of the file
-// (read(2) of a regular file returns less only there), which saves the
-// read that would return nothing, a fifth of the system calls of a walk.
-func readAll(r io.Reader, buf []byte, size int64) ([]byte, error) {
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-		if int64(len(buf)) == size && len(buf) < cap(buf) {
-			return buf, nil
-		}
-	}
 }
 
 // examine reads (into buf, when it has room: see [readSniffed]) and parses
